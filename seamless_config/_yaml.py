@@ -1,0 +1,134 @@
+"""YAML reading that keeps positions and refuses YAML's silent surprises.
+
+Files are composed (not constructed) so every node keeps its ``start_mark``;
+callers convert nodes themselves with the helpers here, which reject
+duplicate keys and YAML 1.1 booleans/numbers where a string was meant.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from .errors import ConfigError, Span
+
+try:  # libyaml keeps marks too and is several times faster
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+STR = "tag:yaml.org,2002:str"
+NULL = "tag:yaml.org,2002:null"
+BOOL = "tag:yaml.org,2002:bool"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+
+
+def span_of(node: yaml.Node, path: str) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(path, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+def compose_text(text: str, path: str) -> yaml.Node | None:
+    """Compose one YAML document; ``None`` for an empty file."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        span = Span(path, mark.line + 1, mark.column + 1) if mark else Span(path, 1, 1)
+        raise ConfigError(f"invalid YAML: {problem}", span,
+                          "check indentation, quoting and the ':' after each key") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", Span(path, 1, 1)) from None
+
+
+def compose_file(path: str) -> yaml.Node | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read file: {exc.strerror}", Span(path, 1, 1)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"file is not UTF-8 text (byte {exc.start})", Span(path, 1, 1)) from None
+    return compose_text(text, path)
+
+
+def mapping_items(node: yaml.MappingNode, path: str, what: str = "mapping"):
+    """(key_node, value_node) pairs; keys must be plain strings, never twice."""
+    seen: dict[str, yaml.Node] = {}
+    out = []
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag not in (STR,):
+            raise ConfigError(f"{what} keys must be plain strings, not {describe(key)}",
+                              span_of(key, path), "quote the key")
+        if key.value in seen:
+            first = span_of(seen[key.value], path)
+            raise ConfigError(
+                f"duplicate key '{key.value}' in one {what} (first at line {first.line})",
+                span_of(key, path), "YAML would silently keep only the last one; remove one")
+        seen[key.value] = key
+        out.append((key, value))
+    return out
+
+
+def describe(node: yaml.Node) -> str:
+    """A user-level name for a node's type."""
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return {STR: "a string", NULL: "null", BOOL: "a boolean", INT: "an integer",
+            FLOAT: "a number"}.get(node.tag, f"a value tagged {node.tag}")
+
+
+def scalar(node: yaml.ScalarNode):
+    """The Python value of a scalar node (YAML 1.1 core types)."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def expect_string(node: yaml.Node, path: str, what: str) -> str:
+    """A string value; a YAML 1.1 number/boolean/null gets a quoting hint."""
+    if isinstance(node, yaml.ScalarNode) and node.tag == STR:
+        return node.value
+    if isinstance(node, yaml.ScalarNode) and node.tag in (BOOL, INT, FLOAT, NULL):
+        hint = f"write \"{node.value}\" in quotes if you meant the text" if node.value else None
+        raise ConfigError(f"{what} must be a string, but YAML reads {node.value or '(nothing)'!s} "
+                          f"as {describe(node)}", span_of(node, path), hint)
+    raise ConfigError(f"{what} must be a string, not {describe(node)}", span_of(node, path))
+
+
+def expect_bool(node: yaml.Node, path: str, what: str) -> bool:
+    if isinstance(node, yaml.ScalarNode) and node.tag == BOOL:
+        return bool(scalar(node))
+    raise ConfigError(f"{what} must be true or false, not {describe(node)}",
+                      span_of(node, path), "write true or false")
+
+
+def expect_int(node: yaml.Node, path: str, what: str, minimum: int | None = None) -> int:
+    if isinstance(node, yaml.ScalarNode) and node.tag == INT:
+        value = scalar(node)
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{what} must be at least {minimum}, not {value}",
+                              span_of(node, path))
+        return value
+    raise ConfigError(f"{what} must be an integer, not {describe(node)}", span_of(node, path))
+
+
+def is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == NULL
+
+
+def plain(node: yaml.Node, path: str):
+    """Convert a whole subtree to Python values (for opaque fields such as
+    ``extra_dask_config``), still refusing duplicate keys."""
+    if isinstance(node, yaml.MappingNode):
+        return {k.value: plain(v, path) for k, v in mapping_items(node, path)}
+    if isinstance(node, yaml.SequenceNode):
+        return [plain(v, path) for v in node.value]
+    return scalar(node)

@@ -1,0 +1,166 @@
+"""Source spans, the one error type, its renderer, and the warning category.
+
+Every user mistake becomes a ``ConfigError`` carrying the ``Span`` of the
+offending YAML node; ``render()`` turns it into ``path:line:col: message``
+plus the source line and a caret, the only format users ever see.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file; line and column are 1-based."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}:{self.column}"
+
+
+def display_path(path: str) -> str:
+    """Shorten a path for messages: relative to the current directory when
+    below it, ``~/...`` when below $HOME, absolute otherwise. Golden tests
+    depend on this being stable."""
+    if not path or path.startswith("<"):
+        return path
+    path = os.path.abspath(path)
+    cwd = os.getcwd()
+    if path == cwd or path.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path, cwd)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and path.startswith(home.rstrip(os.sep) + os.sep):
+        return "~" + path[len(home.rstrip(os.sep)):]
+    return path
+
+
+class ConfigurationError(Exception):
+    """Base class: the configuration cannot be used (kept for compatibility
+    with the previous package, whose callers catch this name)."""
+
+
+class SeamlessConfigWarning(UserWarning):
+    """Category of every warning seamless-config emits."""
+
+
+class ConfigError(ConfigurationError):
+    """A user mistake at a known place. ``hint`` says what would be valid."""
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
+        self.message = message
+        self.span = span
+        self.hint = hint
+        super().__init__(self.render(with_source=False))
+
+    @property
+    def problems(self) -> tuple["ConfigError", ...]:
+        return (self,)
+
+    def headline(self) -> str:
+        text = self.message if self.span is None else f"{self.span}: {self.message}"
+        return text if not self.hint else f"{text}; {self.hint}"
+
+    def render(self, with_source: bool = True) -> str:
+        lines = [self.headline()]
+        if with_source and self.span is not None:
+            lines.extend(source_excerpt(self.span))
+        return "\n".join(lines)
+
+
+class ConfigErrors(ConfigError):
+    """Several independent mistakes found in one pass (e.g. a cluster
+    validated completely); renders them all, in source order."""
+
+    def __init__(self, errors: Sequence[ConfigError]):
+        flat: list[ConfigError] = []
+        for err in errors:
+            flat.extend(err.problems)
+        self.errors = tuple(sorted(flat, key=_sort_key))
+        first = self.errors[0]
+        super().__init__(first.message, first.span, first.hint)
+
+    @property
+    def problems(self) -> tuple[ConfigError, ...]:
+        return self.errors
+
+    def render(self, with_source: bool = True) -> str:
+        return "\n".join(e.render(with_source) for e in self.errors)
+
+
+def _sort_key(err: ConfigError):
+    s = err.span
+    return ("", 0, 0) if s is None else (s.path, s.line, s.column)
+
+
+def raise_all(errors: Sequence[ConfigError]) -> None:
+    """Raise nothing, the single error, or all of them together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def source_excerpt(span: Span) -> list[str]:
+    """The source line of ``span`` and a caret line under the culprit."""
+    try:
+        with open(span.path, encoding="utf-8", errors="replace") as f:
+            for lineno, text in enumerate(f, 1):
+                if lineno == span.line:
+                    break
+            else:
+                return []
+    except OSError:
+        return []
+    text = text.rstrip("\n").expandtabs(1)
+    width = 1
+    if span.end_line == span.line and span.end_column and span.end_column > span.column:
+        width = span.end_column - span.column
+    gutter = f"{span.line:>5} | "
+    caret = " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" + "~" * (width - 1)
+    return [gutter + text, caret]
+
+
+def did_you_mean(word: object, candidates: Iterable[str]) -> str | None:
+    """'did you mean 'x'?' for the closest candidate, or None."""
+    if not isinstance(word, str):
+        return None
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+def one_of(candidates: Iterable[str]) -> str:
+    """'expected one of: a, b, c' with the candidates sorted."""
+    items = sorted(candidates)
+    return "expected one of: " + ", ".join(items) if items else "none are defined"
+
+
+class ServiceError(ConfigurationError):
+    """A server could not be started, reached or verified (not a mistake in
+    a file: the CLI gives it its own exit code)."""
+
+    def __init__(self, message: str, *, service: str | None = None, host: str | None = None,
+                 command: str | None = None, log_tail: str | None = None):
+        self.message = message
+        self.service = service
+        self.host = host
+        self.command = command
+        self.log_tail = log_tail
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [self.message]
+        if self.command:
+            lines.append(f"  command: {self.command}")
+        if self.log_tail:
+            lines.append("  last lines of its log:")
+            lines.extend("    " + ln for ln in self.log_tail.rstrip("\n").splitlines())
+        return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""The cluster model: what ``clusters.yaml`` and inline ``clusters`` define.
+
+Plain frozen data; loading and validation live in ``catalogue.py``. Every
+object keeps the span of its key, and every field the span of its value,
+so explanations can point at the line that defined it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import Span
+
+SERVICES = ("hashserver", "database", "jobserver", "daskserver")
+CLUSTER_TYPES = ("local", "slurm", "oar")
+LOCAL_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def frozen_map(d: Mapping | None = None) -> Mapping:
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service a frontend can host. ``fields`` holds bufferdir /
+    database_dir (absolute, ``~`` expanded), conda, network_interface,
+    port_start, port_end, and any other validated field."""
+
+    kind: str
+    fields: Mapping[str, Any]
+    span: Span
+    field_spans: Mapping[str, Span] = field(default_factory=frozen_map)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+
+@dataclass(frozen=True)
+class Frontend:
+    hostname: str | None
+    ssh_hostname: str | None
+    services: Mapping[str, Service]
+    span: Span
+    index: int = 0  # position in the cluster's frontends list
+
+    @property
+    def name(self) -> str:
+        return self.hostname or "localhost"
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A queue after TEMPLATE expansion. ``fields`` has normalised names
+    (``-`` read as ``_``) and no unset (null) fields; ``origins`` gives, per
+    field, the span that supplied the value (own line or the template's)."""
+
+    name: str
+    fields: Mapping[str, Any]
+    origins: Mapping[str, Span]
+    span: Span
+    template: str | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    type: str  # one of CLUSTER_TYPES
+    tunnel: bool
+    frontends: tuple[Frontend, ...]
+    queues: Mapping[str, Queue]
+    span: Span
+    source: str  # "catalogue" or "inline"
+    workers: int | None = None
+    default_queue: str | None = None
+    memory_per_core_property_name: str | None = None
+    field_spans: Mapping[str, Span] = field(default_factory=frozen_map)
+    overrides: Span | None = None  # the catalogue definition an inline one replaced
+
+    def offered_backends(self) -> tuple[str, ...]:
+        """Remote job backends that some frontend hosts, in a fixed order."""
+        found = {k for fe in self.frontends for k in fe.services}
+        return tuple(s for s in ("jobserver", "daskserver") if s in found)
+
+    def frontend_for(self, service: str) -> Frontend | None:
+        for fe in self.frontends:
+            if service in fe.services:
+                return fe
+        return None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All clusters known before the program runs (catalogue files only;
+    inline definitions are merged by the evaluator)."""
+
+    clusters: Mapping[str, Cluster]
+    files: tuple[tuple[str, bool], ...]  # (path, found) in load order
+    local_cluster: str | None = None
+    local_cluster_span: Span | None = None

@@ -1,0 +1,56 @@
+"""Storage paths and launcher keys (COMPAT.md section 2). Pure string work.
+
+Storage is split by project, subproject and stage; job dispatch (jobserver,
+daskserver) additionally by substage. Keys flatten the path with ``--``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def storage_subpath(project: str, subproject: str | None, stage: str | None) -> str:
+    """``/<project>[/<subproject>][/STAGE-<stage>]``"""
+    path = "/" + project
+    if subproject:
+        path += "/" + subproject
+    if stage:
+        path += "/STAGE-" + stage
+    return path
+
+
+def scope_subpath(project: str, subproject: str | None, stage: str | None,
+                  substage: str | None) -> str:
+    """The job-dispatch scope: ``.../STAGE-<stage>SUBSTAGE-<substage>``."""
+    path = storage_subpath(project, subproject, stage)
+    if substage:
+        path += ("" if stage else "/") + "SUBSTAGE-" + substage
+    return path
+
+
+def flatten(subpath: str) -> str:
+    return subpath.strip("/").replace("/", "--")
+
+
+def service_key(service: str, cluster: str, mode: str, subpath: str) -> str:
+    """``<service>-<cluster>-<mode>-<flattened path>``"""
+    return f"{service}-{cluster}-{mode}-{flatten(subpath)}"
+
+
+def pure_dask_key(cluster: str, queue: str) -> str:
+    return f"pure-daskserver-{cluster}-{queue}"
+
+
+def join(root: str, subpath: str) -> str:
+    return root.rstrip("/") + subpath
+
+
+def launcher_dir() -> str:
+    """Where server/client state files live (shared with remote-http-launcher)."""
+    return os.environ.get("REMOTE_HTTP_LAUNCHER_DIR") or os.path.expanduser("~/.remote-http-launcher")
+
+
+def log_file(cluster: str, subpath: str, service: str) -> str:
+    """``~/.remote-http-launcher/logs/<cluster><path>/<service>.log``, kept
+    with ``~`` so it means the home directory of the host that runs it."""
+    return f"~/.remote-http-launcher/logs/{cluster}{subpath}/{service}.log"
