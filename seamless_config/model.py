@@ -69,7 +69,7 @@ class Queue:
 @dataclass(frozen=True)
 class Cluster:
     name: str
-    type: str  # one of CLUSTER_TYPES
+    type: str | None  # one of CLUSTER_TYPES; None when not written (daskserver then refuses)
     tunnel: bool
     frontends: tuple[Frontend, ...]
     queues: Mapping[str, Queue]
