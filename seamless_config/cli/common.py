@@ -1,0 +1,82 @@
+"""What every command-line entry point shares: options, logging, and the
+one place where library errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+import click
+
+from ..errors import ConfigError, ConfigurationError, ServiceError
+
+EXIT_PROBLEMS = 1  # check found errors, golden outputs differ
+EXIT_CONFIG = 3  # a mistake in a configuration file or argument
+EXIT_SERVICE = 4  # a server could not be started, reached or verified
+
+
+def parse_stage(value: str | None) -> tuple[str | None, str | None]:
+    """``STAGE[:SUBSTAGE]`` from the command line."""
+    if not value:
+        return None, None
+    stage, _, substage = value.partition(":")
+    from ..names import name_problem
+
+    for part, what in ((stage, "stage"), (substage, "substage")):
+        if (part or what == "stage") and name_problem(part, what):
+            raise click.BadParameter(name_problem(part, what), param_hint="--stage")
+    return stage, substage or None
+
+
+def stage_option(f):
+    return click.option("--stage", "stage", metavar="STAGE[:SUBSTAGE]",
+                        help="Evaluate with 'stage' blocks for this stage (and substage) active.")(f)
+
+
+def workdir_option(f):
+    return click.option("--workdir", type=click.Path(file_okay=False), default=None,
+                        help="Directory whose seamless.yaml chain is read (default: current).")(f)
+
+
+def verbose_option(f):
+    def callback(ctx, param, value):
+        level = logging.WARNING - 10 * min(value, 2)
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("seamless_config").setLevel(level)
+        return value
+    return click.option("-v", "--verbose", count=True, expose_value=False, is_eager=True,
+                        callback=callback, help="More diagnostics (-vv for debug).")(f)
+
+
+def workdir_of(value: str | None) -> str:
+    return os.path.abspath(value or os.getcwd())
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def guarded(f):
+    """Map library errors to rendered messages and exit codes, once."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except ConfigError as exc:
+            fail(click.style("error: ", fg="red", bold=True) + exc.render(), EXIT_CONFIG)
+        except ServiceError as exc:
+            fail(click.style("error: ", fg="red", bold=True) + exc.render(), EXIT_SERVICE)
+        except ConfigurationError as exc:
+            fail(click.style("error: ", fg="red", bold=True) + str(exc), EXIT_CONFIG)
+    return wrapper
+
+
+def evaluate(workdir: str | None, stage: str | None):
+    """A fresh evaluation for a CLI command (no session state)."""
+    from ..loading import evaluate_workdir
+
+    st, sub = parse_stage(stage)
+    return evaluate_workdir(workdir_of(workdir), stage=st, substage=sub)

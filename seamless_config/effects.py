@@ -1,0 +1,141 @@
+"""The effect executor: turn a Context into running servers and clients.
+
+The only phase that opens sockets or starts processes. Storage servers
+(hashserver, database) start together; a jobserver starts after them,
+because it is handed their addresses as its ``parameters``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from .context import Context, ServiceUse
+from .errors import ConfigError, ServiceError
+
+logger = logging.getLogger("seamless_config")
+STORAGE = ("hashserver", "database")
+
+
+def spec_for(ctx: Context, use: ServiceUse, file_parameters=None):
+    """The LaunchSpec of one service the context needs (pure)."""
+    from .tools import service_spec
+
+    return service_spec(
+        use.service, cluster=ctx.cluster, frontend=use.frontend, mode=use.mode,
+        project=ctx.value("project"), subproject=ctx.value("subproject"),
+        stage=ctx.stage, substage=ctx.substage, queue=ctx.queue,
+        node=ctx.value("node"), record=bool(ctx.value("record")),
+        local_cluster=ctx.local_cluster, file_parameters=file_parameters)
+
+
+def plan(ctx: Context) -> list:
+    """Every LaunchSpec init would use, in start order. The jobserver's
+    parameters are only known once storage runs: here they are a
+    placeholder naming the storage keys."""
+    specs = [spec_for(ctx, use) for use in ctx.services if use.service in STORAGE]
+    for use in ctx.services:
+        if use.service not in STORAGE:
+            params = {"clients-of": [s.key for s in specs]} if use.service == "jobserver" else None
+            specs.append(spec_for(ctx, use, params))
+    return specs
+
+
+@dataclass
+class Activation:
+    """What ``activate`` started or reused, for collect/deactivate/report."""
+
+    context: Context
+    handles: list = field(default_factory=list)
+    runtime: object = None
+
+    def client_entries(self):
+        for h in self.handles:
+            if h.service in STORAGE:
+                yield _client_entry(self.context, h)
+
+
+def _client_entry(ctx: Context, handle) -> dict:
+    kind = "buffer" if handle.service == "hashserver" else "database"
+    entry = {"kind": kind, "cluster": ctx.cluster.name, "readonly": False, "url": handle.url}
+    use = ctx.service(handle.service)
+    remote_url = _remote_url(use, handle)
+    if remote_url:
+        entry["remote_url"] = remote_url
+    if kind == "buffer" and use.data_path:
+        entry["remote_directory" if remote_url else "directory"] = use.data_path
+    return entry
+
+
+def _remote_url(use: ServiceUse, handle) -> str | None:
+    """How processes on the cluster reach the service (None when local)."""
+    if use.frontend.hostname is None or handle.host == "localhost":
+        return None
+    port = handle.state.get("port", handle.port) if handle.state else handle.port
+    return f"http://{use.frontend.hostname}:{port}"
+
+
+def _jobserver_parameters(ctx: Context, handles) -> dict:
+    clients: dict = {"buffer": [], "database": []}
+    for h in handles:
+        entry = _client_entry(ctx, h)
+        clients[entry.pop("kind")].append({k: v for k, v in entry.items() if k != "cluster"})
+    return clients
+
+
+def activate(ctx: Context, session=None, *, deadline: float = 60.0) -> Activation:
+    """Start or reuse every service the context needs, verify each, and
+    hand the storage clients to the Seamless runtime."""
+    from .launch.executor import ensure_parallel, ensure_service
+
+    if ctx.execution == "spawn":
+        _spawn(ctx)
+    storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
+    handles = list(ensure_parallel(storage, deadline=deadline)) if storage else []
+    _verify_storage(handles)
+    for use in ctx.services:
+        if use.service in STORAGE:
+            continue
+        params = _jobserver_parameters(ctx, handles) if use.service == "jobserver" else None
+        handles.append(ensure_service(spec_for(ctx, use, params), deadline=deadline))
+    activation = Activation(ctx, handles)
+    activation.runtime = _activate_runtime(ctx, handles)
+    return activation
+
+
+def _verify_storage(handles) -> None:
+    from .clients import verify_hashserver
+
+    for h in handles:
+        if h.service == "hashserver":
+            verify_hashserver(h.url, writable=True)
+
+
+def _activate_runtime(ctx: Context, handles):
+    from .runtime import activate_clients
+
+    entries = [_client_entry(ctx, h) for h in handles if h.service in STORAGE]
+    buffers = [e for e in entries if e["kind"] == "buffer"]
+    databases = [e for e in entries if e["kind"] == "database"]
+    return activate_clients(buffers, databases)
+
+
+def _spawn(ctx: Context) -> None:
+    try:
+        import seamless.transformer as transformer  # noqa: F401
+    except ImportError:
+        raise ServiceError("execution 'spawn' needs seamless-transformer: "
+                           "pip install seamless-transformer") from None
+    workers = (ctx.cluster.workers if ctx.cluster else None) or ctx.value("nparallel")
+    if not workers:
+        raise ConfigError("execution 'spawn' needs a number of workers: set 'workers' "
+                          "in the cluster definition or '- nparallel: N'",
+                          ctx.settings["execution"].origin.span)
+    transformer.spawn(workers)
+
+
+def deactivate(activation: Activation) -> None:
+    """Undo the runtime activation; servers keep running for reuse."""
+    runtime = activation.runtime
+    if runtime is not None and hasattr(runtime, "deactivate"):
+        runtime.deactivate()

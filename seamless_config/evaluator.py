@@ -1,0 +1,163 @@
+"""Run a chain's program against the cluster catalogue: Program -> Context.
+
+Bindings live in immutable frames: each command that sets a value adds a
+frame on top of the current one, so a value's history (what it shadowed,
+through which stage blocks) is simply the chain below it. A matching
+``StageBlock`` evaluates its body with its selector pushed on the stage
+chain; its bindings stay in force after the block, like any command's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from .errors import ConfigError, did_you_mean
+from .model import Catalogue, Cluster, frozen_map
+from .nodes import Command, Program, StageBlock
+from .context import Origin, Setting, Warn
+
+ROOT = ("root",)
+# A selection made outside the files: (value, how it was made), e.g.
+# ("hpc", "select_cluster('hpc')") or ("process", "SEAMLESS_CACHE=/data").
+Origin_Value = tuple
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One binding on top of ``parent``; the chain is the environment."""
+
+    parent: "Frame | None"
+    setting: Setting
+
+    def lookup(self, name: str) -> Setting | None:
+        frame: Frame | None = self
+        while frame is not None:
+            if frame.setting.name == name:
+                return frame.setting
+            frame = frame.parent
+        return None
+
+    def bind(self, setting: Setting) -> "Frame":
+        return bind(self, setting)
+
+
+def bind(frame: Frame | None, setting: Setting) -> Frame:
+    """A new frame; the setting records what it shadows."""
+    previous = frame.lookup(setting.name) if frame else None
+    if previous is not None:
+        setting = dataclasses.replace(setting, shadowed=(previous,) + previous.shadowed)
+    return Frame(frame, setting)
+
+
+def lookup(frame: Frame | None, name: str) -> Setting | None:
+    return frame.lookup(name) if frame else None
+
+
+def merge_clusters(catalogue: Catalogue, program: Program) -> Mapping[str, Cluster]:
+    """Catalogue clusters, replaced by inline definitions of the same name
+    (which remember the definition they override)."""
+    merged = dict(catalogue.clusters)
+    for command in program.clusters:
+        for cluster in command.argument:
+            old = merged.get(cluster.name)
+            if old is not None:
+                cluster = dataclasses.replace(cluster, overrides=old.overrides or old.span)
+            merged[cluster.name] = cluster
+    return frozen_map(merged)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What running the program produced, before defaults and derivation."""
+
+    frame: Frame | None
+    stage_names: tuple[tuple[str, str | None], ...]
+
+
+class _Run:
+    """One evaluation: the inputs every command needs, read-only."""
+
+    def __init__(self, clusters: Mapping[str, Cluster], stage: str | None, substage: str | None):
+        self.clusters = clusters
+        self.stage = stage
+        self.substage = substage
+
+    def block(self, frame: Frame | None, nodes, stages: tuple[str, ...]) -> Frame | None:
+        for node in nodes:
+            if isinstance(node, StageBlock):
+                if node.selector.matches(self.stage, self.substage):
+                    frame = self.block(frame, node.body, stages + (str(node.selector),))
+            else:
+                frame = self.command(frame, node, stages)
+        return frame
+
+    def command(self, frame: Frame | None, cmd: Command, stages: tuple[str, ...]) -> Frame:
+        origin = Origin("command", cmd.span, cmd.source_text(), stages)
+        if cmd.name == "cluster":
+            self.check_cluster(cmd)
+            if lookup(frame, "queue") is not None and lookup(frame, "queue").value is not None:
+                reset = Origin("default", cmd.span, None, stages,
+                               rule=f"reset when the cluster changed to '{cmd.argument}'",
+                               trigger=cmd.span)
+                frame = bind(frame, Setting("queue", None, reset))
+        elif cmd.name == "queue":
+            self.check_queue(frame, cmd)
+        return bind(frame, Setting(cmd.name, cmd.argument, origin))
+
+    def check_cluster(self, cmd: Command) -> None:
+        if cmd.argument in self.clusters:
+            return
+        known = sorted(self.clusters)
+        hint = did_you_mean(cmd.argument, known)
+        listing = "known clusters: " + ", ".join(known) if known else (
+            "no clusters are defined (in ~/.seamless/clusters.yaml or a 'clusters' command)")
+        raise ConfigError(f"unknown cluster '{cmd.argument}'", cmd.arg_span or cmd.span,
+                          f"{hint} {listing}" if hint else listing)
+
+    def check_queue(self, frame: Frame | None, cmd: Command) -> None:
+        selected = lookup(frame, "cluster")
+        if selected is None or selected.value is None:
+            raise ConfigError(f"queue '{cmd.argument}' needs a cluster", cmd.span,
+                              "select one first with '- cluster: NAME'")
+        cluster = self.clusters[selected.value]
+        if cmd.argument in cluster.queues:
+            return
+        raise ConfigError(*queue_problem(cluster, cmd.argument, cmd.arg_span or cmd.span))
+
+
+def queue_problem(cluster: Cluster, name: str, span) -> tuple:
+    known = sorted(cluster.queues)
+    listing = "known queues: " + ", ".join(known) if known else "it defines no queues"
+    hint = did_you_mean(name, known)
+    return (f"queue '{name}' is not defined by cluster '{cluster.name}' "
+            f"(defined in {cluster.span})", span, f"{hint} {listing}" if hint else listing)
+
+
+def stage_selectors(nodes) -> Iterator[tuple[str, str | None]]:
+    for node in nodes:
+        if isinstance(node, StageBlock):
+            yield (node.selector.stage, node.selector.substage)
+            yield from stage_selectors(node.body)
+
+
+def run_program(program: Program, clusters: Mapping[str, Cluster],
+                stage: str | None, substage: str | None,
+                layers: tuple[tuple[str, Mapping[str, Origin_Value]], ...] = ()) -> Evaluation:
+    """Evaluate the body, then each layer of selections made outside the
+    files (SEAMLESS_CACHE, then ``select_*`` calls), which win over them."""
+    run = _Run(clusters, stage, substage)
+    frame = run.block(None, program.body, ROOT)
+    for kind, values in layers:
+        for name, (value, text) in values.items():
+            if name == "cluster" and value is not None and value not in clusters:
+                raise ConfigError(f"unknown cluster '{value}' (from {text})", None,
+                                  "known clusters: " + ", ".join(sorted(clusters)))
+            frame = bind(frame, Setting(name, value, Origin(kind, text=text)))
+    names = tuple(dict.fromkeys(stage_selectors(program.body)))
+    return Evaluation(frame, names)
+
+
+def warn(message: str, span=None) -> Warn:
+    return Warn(message, span)

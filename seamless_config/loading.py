@@ -1,0 +1,94 @@
+"""The pure pipeline from a work directory to a Context.
+
+work-directory chain -> Program -> (catalogue + inline clusters) ->
+evaluation -> defaults and derived values. ``SEAMLESS_CACHE`` replaces the
+files by a synthetic local cluster storing everything under one directory.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+from .model import Catalogue, Cluster, Frontend, Service, frozen_map
+from .names import path_problem
+from .errors import Span
+
+CACHE_CLUSTER = "seamless-cache"
+TOPLEVEL_PROJECT = "__TOPLEVEL__"
+
+
+def catalogue_files(home: str) -> list[str]:
+    base = os.path.join(home, ".seamless")
+    return [os.path.join(base, "clusters.yaml")] + sorted(
+        glob.glob(os.path.join(base, "clusters", "*.yaml")))
+
+
+def catalogue_stat_key(home: str) -> tuple:
+    """Changes whenever a catalogue file appears, vanishes or is edited."""
+    key = []
+    for path in catalogue_files(home):
+        try:
+            st = os.stat(path)
+            key.append((path, st.st_mtime_ns, st.st_size))
+        except OSError:
+            key.append((path, None, None))
+    return tuple(key)
+
+
+def evaluate_workdir(workdir: str, *, stage: str | None = None, substage: str | None = None,
+                     manual: Mapping[str, tuple] | None = None,
+                     catalogue: Callable[[str], Catalogue] | None = None,
+                     environ: Mapping[str, str] | None = None):
+    """Evaluate the chain of ``workdir`` (or the SEAMLESS_CACHE setup)."""
+    from .catalogue import load_catalogue
+    from .evaluator import merge_clusters, run_program
+    from .program import build_program, discover
+    from .resolve import resolve
+
+    environ = os.environ if environ is None else environ
+    home = os.path.expanduser("~")
+    cache_dir = environ.get("SEAMLESS_CACHE")
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if cache_dir:
+        files, program, cat = (), build_program(()), cache_catalogue(cache_dir)
+        layers.append(("environment", cache_selections(cache_dir, manual or {})))
+    else:
+        files = discover(workdir)
+        program = build_program(files)
+        cat = (catalogue or load_catalogue)(home)
+    layers.append(("manual", dict(manual or {})))
+    clusters = merge_clusters(cat, program)
+    ev = run_program(program, clusters, stage, substage, tuple(layers))
+    return resolve(ev, clusters, workdir=workdir, stage=stage, substage=substage,
+                   files=files, catalogue_files=cat.files, local_cluster=cat.local_cluster)
+
+
+def cache_selections(cache_dir: str, manual: Mapping[str, tuple]) -> dict[str, tuple]:
+    text = f"SEAMLESS_CACHE={cache_dir}"
+    values = {"cluster": CACHE_CLUSTER, "execution": "process", "persistent": True}
+    if "project" not in manual:
+        values["project"] = TOPLEVEL_PROJECT
+    return {name: (value, text) for name, value in values.items()}
+
+
+def cache_catalogue(cache_dir: str) -> Catalogue:
+    """A local cluster whose hashserver and database live under ``cache_dir``."""
+    root = os.path.abspath(os.path.expanduser(cache_dir))
+    span = Span("<SEAMLESS_CACHE>", 1, 1)
+    problem = path_problem(root, "SEAMLESS_CACHE directory")
+    if problem:
+        raise ConfigError(problem, None, "set SEAMLESS_CACHE to a plain directory path")
+    services = {
+        "hashserver": Service("hashserver", frozen_map({
+            "bufferdir": root + "/buffers", "network_interface": "127.0.0.1",
+            "port_start": 55100, "port_end": 55199}), span),
+        "database": Service("database", frozen_map({
+            "database_dir": root + "/database", "network_interface": "127.0.0.1",
+            "port_start": 55200, "port_end": 55299}), span),
+    }
+    frontend = Frontend(None, None, frozen_map(services), span)
+    cluster = Cluster(CACHE_CLUSTER, "local", False, (frontend,), frozen_map(), span, "environment")
+    return Catalogue(frozen_map({CACHE_CLUSTER: cluster}), (), CACHE_CLUSTER)
