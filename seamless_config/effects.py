@@ -86,10 +86,12 @@ def _jobserver_parameters(ctx: Context, handles) -> dict:
 def activate(ctx: Context, session=None, *, deadline: float = 60.0) -> Activation:
     """Start or reuse every service the context needs, verify each, and
     hand the storage clients to the Seamless runtime."""
-    from .launch.executor import ensure_parallel, ensure_service
-
     if ctx.execution == "spawn":
         _spawn(ctx)
+    if not ctx.services:  # in-process, no storage: nothing to start
+        return Activation(ctx)
+    from .launch.executor import ensure_parallel, ensure_service
+
     storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
     handles = list(ensure_parallel(storage, deadline=deadline)) if storage else []
     _verify_storage(handles)

@@ -1,0 +1,59 @@
+"""Shared fixtures: a fake home, file trees, and a fresh default session."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+
+from seamless_config.session import default_session
+
+try:  # the sshd fixture lives with the launch tests
+    from interpreter_tests.fixtures_sshd import *  # noqa: F401,F403
+except ImportError:  # pragma: no cover - while that module is being written
+    pass
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """The default session is the package's only state: reset it around
+    every test so selections never leak between tests."""
+    default_session().reset()
+    yield
+    default_session().reset()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty HOME (no catalogue) with launcher state kept inside it."""
+    h = tmp_path / "home"
+    (h / ".seamless").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(h))
+    monkeypatch.setenv("REMOTE_HTTP_LAUNCHER_DIR", str(h / ".remote-http-launcher"))
+    monkeypatch.delenv("SEAMLESS_CACHE", raising=False)
+    monkeypatch.delenv("SEAMLESS_REMOTE_CLIENTS", raising=False)
+    return h
+
+
+def write_tree(root, files: dict) -> None:
+    """Write ``{relative path: text}`` (text dedented) under ``root``."""
+    for rel, text in files.items():
+        path = os.path.join(str(root), rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text).lstrip("\n"))
+
+
+@pytest.fixture
+def tree(tmp_path, home, monkeypatch):
+    """Write files relative to a work root; cwd is that root, so messages
+    show short relative paths."""
+    root = tmp_path / "w"
+    root.mkdir()
+    monkeypatch.chdir(root)
+
+    def make(files: dict):
+        write_tree(root, files)
+        return root
+    return make
