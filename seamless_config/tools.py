@@ -1,0 +1,427 @@
+"""Launch specifications for the five servers, from ``tools.yaml``.
+
+``service_spec`` is a pure function of a cluster, a frontend and the
+project/stage scope; the ``configure_*`` wrappers keep the signatures
+seamless-remote calls (COMPAT.md section 1) and read the rest from the
+default session. Templates are interpreted by ``template.py``; the launch
+dict is ``LaunchSpec.to_dict()``, so nothing user-supplied reaches
+remote-http-launcher's f-string evaluation unescaped.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from . import template
+from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
+from .launch.spec import STATUS_FILE, LaunchSpec
+from .model import LOCAL_HOSTNAMES, Cluster, Frontend, Queue, Service, frozen_map
+from .names import path_problem, token_problem
+from .paths import scope_subpath, storage_subpath
+
+SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
+JOB_SERVICES = ("jobserver", "daskserver", "pure_daskserver")
+DASK_SERVICES = ("daskserver", "pure_daskserver")
+# What tools.yaml may declare; service_spec computes each of them.
+INPUTS = frozenset({"cluster", "mode", "queue", "storage_path", "scope_path", "bufferdir",
+                    "database_dir", "writable", "workers", "cluster_string",
+                    "port_start", "port_end", "network_interface"})
+# Per template, what is known by the time it is rendered, besides the inputs.
+DERIVED = {"key": frozenset(), "workdir": frozenset({"key"}), "log_file": frozenset({"key"}),
+           "command": frozenset({"key", "workdir", "timeout", "status_file"})}
+# A directory a server cannot run without, keyed by the variable that holds it.
+REQUIRED_DIRS = ("bufferdir", "database_dir")
+CLUSTER_STRINGS = {"local": "distributed::LocalCluster", "slurm": "dask_jobqueue::SLURMCluster",
+                   "oar": "dask_jobqueue::OARCluster"}
+# remote-http-launcher's own default: the server binds where it will look.
+DEFAULT_INTERFACE = "localhost"
+KEY_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+# Queue fields passed to the dask wrapper, in the order it documents them;
+# the ones it reads as dask config keys are spelled with '-' there.
+QUEUE_PARAMETERS = ("walltime", "exclusive", "cores", "memory", "tmpdir", "partition", "project",
+                    "job_script_prologue", "worker_threads", "processes", "unknown_task_duration",
+                    "target_duration", "lifetime_stagger", "lifetime", "dask_resources",
+                    "interactive", "maximum_jobs", "extra_dask_config")
+DASK_CONFIG_NAMES = ("unknown_task_duration", "target_duration", "lifetime_stagger", "lifetime",
+                     "dask_resources")
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    name: str
+    hosted_by: str
+    variables: frozenset[str]
+    key: template.Template
+    workdir: template.Template
+    log_file: template.Template
+    command: template.Template
+    handshake: Any
+    timeout: int
+
+
+@functools.cache
+def tool_defs() -> Mapping[str, ToolDef]:
+    """``tools.yaml``, read and checked once, on first use."""
+    raw = yaml.safe_load(Path(__file__).with_name("tools.yaml").read_text(encoding="utf-8"))
+    if sorted(raw) != sorted(SERVICES):
+        raise ValueError(f"tools.yaml must describe exactly: {', '.join(SERVICES)}")
+    return frozen_map({name: _tool_def(name, body) for name, body in raw.items()})
+
+
+def _tool_def(name: str, body: Mapping[str, Any]) -> ToolDef:
+    declared = frozenset(body["variables"])
+    if declared - INPUTS:
+        raise ValueError(f"tools.yaml: {name} declares unknown variable(s) "
+                         f"{', '.join(sorted(declared - INPUTS))}")
+    parsed = {part: template.parse(body[part]) for part in DERIVED}
+    for part, tpl in parsed.items():
+        unknown = tpl.variables - declared - DERIVED[part]
+        if unknown:
+            raise ValueError(f"tools.yaml: {name}.{part} uses undeclared variable(s) "
+                             f"{', '.join(sorted(unknown))}")
+    handshake = body["handshake"]
+    return ToolDef(name, body["hosted_by"], declared, handshake=handshake if isinstance(handshake, str)
+                   else frozen_map(handshake), timeout=int(body["timeout"]), **parsed)
+
+
+def service_spec(service: str, *, cluster: Cluster, frontend: Frontend | None, mode: str,
+                 project: str | None, subproject: str | None, stage: str | None,
+                 substage: str | None, queue: Queue | None, node: str | None = None,
+                 record: bool = False, local_cluster: str | None = None,
+                 file_parameters: Mapping[str, Any] | None = None) -> LaunchSpec:
+    """What it takes to start ``service`` for this scope. ``file_parameters``:
+    the jobserver's (collected remote clients); for dask, extra entries."""
+    tool = _tool(service, mode)
+    frontend = pick_frontend(cluster, frontend, tool.hosted_by)
+    svc = frontend.services[tool.hosted_by]
+    queue = pick_queue(cluster, queue) if service in DASK_SERVICES else None
+    if queue is not None:
+        check_dask_queue(cluster, queue)
+    scope = _Scope(project, subproject or None, stage or None, substage or None)
+    values = _inputs(tool, cluster, frontend, svc, mode, scope, queue)
+    local = is_local_frontend(cluster, frontend, local_cluster)
+    return LaunchSpec(**_rendered(tool, values), **_placement(cluster, frontend, local),
+                      conda=(queue.get("conda") if queue else None) or svc.get("conda"),
+                      network_interface=_interface(svc),
+                      port_start=svc.get("port_start"), port_end=svc.get("port_end"),
+                      file_parameters=_file_parameters(service, cluster, queue, node, record,
+                                                       file_parameters),
+                      meta=frozen_map(_meta(service, cluster, mode, scope, queue)),
+                      extra=frozen_map(_extra(service, values)))
+
+
+def _tool(service: str, mode: str) -> ToolDef:
+    if service not in SERVICES:
+        raise ValueError(f"unknown service '{service}'; {one_of(SERVICES)}")
+    if mode not in ("ro", "rw") or (service in JOB_SERVICES and mode != "rw"):
+        raise ValueError(f"mode '{mode}' is not valid for a {service}")
+    return tool_defs()[service]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    project: str | None
+    subproject: str | None
+    stage: str | None
+    substage: str | None
+
+    def storage(self) -> str | None:
+        return storage_subpath(self.project, self.subproject, self.stage) if self.project else None
+
+    def dispatch(self) -> str | None:
+        return scope_subpath(self.project, self.subproject, self.stage,
+                             self.substage) if self.project else None
+
+
+def pick_frontend(cluster: Cluster, frontend: Frontend | None, kind: str) -> Frontend:
+    """The given frontend if it offers ``kind``, else the first that does."""
+    if frontend is not None:
+        if kind not in frontend.services:
+            raise ConfigError(f"frontend '{frontend.name}' of cluster '{cluster.name}' "
+                              f"does not offer a {kind}", frontend.span)
+        return frontend
+    found = cluster.frontend_for(kind)
+    if found is None:
+        raise ConfigError(f"cluster '{cluster.name}' has no frontend offering a {kind}",
+                          cluster.span)
+    return found
+
+
+def pick_queue(cluster: Cluster, queue: Queue | None) -> Queue:
+    """The selected queue, else the cluster's default queue."""
+    if queue is not None:
+        return queue
+    if cluster.default_queue and cluster.default_queue in cluster.queues:
+        return cluster.queues[cluster.default_queue]
+    raise ConfigError(f"no queue selected and cluster '{cluster.name}' has no default_queue",
+                      cluster.span, f"queues: {', '.join(cluster.queues) or 'none defined'}")
+
+
+def check_dask_queue(cluster: Cluster, queue: Queue) -> None:
+    if cluster.type not in CLUSTER_STRINGS:
+        raise ConfigError(f"cluster '{cluster.name}' has no type; a daskserver needs one",
+                          cluster.span, one_of(CLUSTER_STRINGS))
+    if cluster.type == "local":
+        return
+    needed = ("walltime", "memory") if queue.get("exclusive") else ("cores", "walltime", "memory")
+    missing = [f for f in needed if queue.get(f) is None]
+    if missing:
+        raise ConfigError(f"queue '{queue.name}' of cluster '{cluster.name}' does not set "
+                          f"{', '.join(missing)}, which a daskserver on a {cluster.type} "
+                          "cluster needs", queue.span)
+
+
+def is_local_frontend(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> bool:
+    """Launch on this machine rather than over SSH (COMPAT.md section 5:
+    ``hostname: localhost`` must not need an SSH server)."""
+    if cluster.name == local_cluster or frontend.hostname is None:
+        return True
+    if frontend.hostname in LOCAL_HOSTNAMES:
+        return frontend.ssh_hostname in (None, frontend.hostname, *LOCAL_HOSTNAMES)
+    return False
+
+
+def _placement(cluster: Cluster, frontend: Frontend, local: bool) -> dict[str, Any]:
+    if local:
+        return {"hostname": None, "ssh_hostname": None, "tunnel": False}
+    return {"hostname": frontend.hostname, "ssh_hostname": frontend.ssh_hostname,
+            "tunnel": bool(cluster.tunnel)}
+
+
+def _inputs(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service, mode: str,
+            scope: _Scope, queue: Queue | None) -> dict[str, Any]:
+    """The declared variables of ``tool``, each computed from the model."""
+    every = {
+        "cluster": cluster.name, "mode": mode, "queue": queue.name if queue else None,
+        "storage_path": scope.storage(), "scope_path": scope.dispatch(),
+        "bufferdir": _directory(svc, "bufferdir"), "database_dir": _directory(svc, "database_dir"),
+        "writable": mode == "rw", "workers": cluster.workers or 1,
+        "cluster_string": CLUSTER_STRINGS.get(cluster.type),
+        "port_start": svc.get("port_start"), "port_end": svc.get("port_end"),
+        "network_interface": _interface(svc),
+    }
+    values = {name: every[name] for name in tool.variables}
+    _check_required(tool, cluster, frontend, svc, values)
+    return values
+
+
+def _interface(svc: Service) -> str:
+    return svc.get("network_interface") or DEFAULT_INTERFACE
+
+
+def _directory(svc: Service, name: str) -> str | None:
+    # A trailing '/' would double up with the storage path's leading one.
+    value = svc.get(name)
+    return None if value is None else (value.rstrip("/") or "/")
+
+
+def _check_required(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service,
+                    values: Mapping[str, Any]) -> None:
+    for name in REQUIRED_DIRS:
+        if name in values and values[name] is None:
+            raise ConfigError(f"the {svc.kind} of frontend '{frontend.name}' in cluster "
+                              f"'{cluster.name}' does not set {name}", svc.span)
+    for name in ("storage_path", "scope_path"):
+        if name in values and values[name] is None:
+            raise ConfigError(f"a {tool.name} on cluster '{cluster.name}' needs a project")
+
+
+def _rendered(tool: ToolDef, values: dict[str, Any]) -> dict[str, Any]:
+    """key, workdir, log_file and argv, each re-checked: the launcher's
+    regexes, and only the template's own ``{status_file}`` left open."""
+    _check_values(tool, values)
+    key = tool.key.text(values)
+    if not KEY_RE.match(key):
+        raise ValueError(f"{tool.name} key {key!r} does not match {KEY_RE.pattern}")
+    workdir = tool.workdir.text({**values, "key": key})
+    problem = path_problem(workdir, f"{tool.name} workdir")
+    if problem:
+        raise ValueError(problem)
+    later = {**values, "key": key, "workdir": workdir, "timeout": tool.timeout,
+             "status_file": _MARK}
+    return {"service": tool.name, "key": key, "workdir": workdir,
+            "argv": _argv(tool, tool.command.words(later)),
+            "log_file": tool.log_file.text(later), "timeout": tool.timeout,
+            "handshake": tool.handshake}
+
+
+# Stands for {status_file} while rendering; values may not hold NUL, so
+# only the template can produce it.
+_MARK = "\0status_file\0"
+
+
+def _check_values(tool: ToolDef, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        if isinstance(value, str) and any(ch in value for ch in "\n\r\0"):
+            raise ValueError(f"{tool.name}: {name} {value!r} holds a line break or NUL")
+
+
+def _argv(tool: ToolDef, words: tuple[str, ...]) -> tuple[str, ...]:
+    for word in words:
+        if word == STATUS_FILE:
+            raise ValueError(f"{tool.name}: a value renders as the status-file placeholder")
+        if _MARK in word and word != _MARK:
+            raise ValueError(f"{tool.name}: {{status_file}} must be a whole argv word")
+    return tuple(STATUS_FILE if w == _MARK else w for w in words)
+
+
+def _meta(service: str, cluster: Cluster, mode: str, scope: _Scope,
+          queue: Queue | None) -> dict[str, Any]:
+    if service in ("hashserver", "database"):
+        scope = _Scope(scope.project, scope.subproject, scope.stage, None)  # storage ignores it
+    elif service == "pure_daskserver":
+        scope = _Scope(None, None, None, None)  # one scheduler serves every project
+    return {"service": service, "cluster": cluster.name, "mode": mode,
+            "project": scope.project, "subproject": scope.subproject, "stage": scope.stage,
+            "substage": scope.substage, "queue": queue.name if queue is not None else None}
+
+
+def _extra(service: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    if service == "jobserver":
+        return {"workers": values["workers"]}
+    if service in DASK_SERVICES:
+        return {"cluster_string": values["cluster_string"]}
+    return {}
+
+
+def _file_parameters(service: str, cluster: Cluster, queue: Queue | None, node: str | None,
+                     record: bool, given: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    if service not in DASK_SERVICES:
+        return None if given is None else frozen_map(_plain(given))
+    params = dask_parameters(cluster, queue, node, record, pure=service == "pure_daskserver")
+    return frozen_map({**params, **_plain(given or {})})
+
+
+def dask_parameters(cluster: Cluster, queue: Queue, node: str | None, record: bool,
+                    pure: bool) -> dict[str, Any]:
+    """COMPAT.md section 5: the queue's fields as the dask wrapper reads them."""
+    params = {f.replace("_", "-") if f in DASK_CONFIG_NAMES else f: _plain(queue.get(f))
+              for f in QUEUE_PARAMETERS}
+    params["memory_per_core_property_name"] = (queue.get("memory_per_core_property_name")
+                                               or cluster.memory_per_core_property_name)
+    if params["cores"] is None and cluster.type == "local":
+        params["cores"] = cluster.workers
+    params["job_extra_directives"] = _directives(cluster, queue, node)
+    if cluster.type == "oar" and queue.get("exclusive"):
+        params["resource_spec"] = "/nodes=1"
+    params["record"] = bool(record)
+    if pure:
+        params["pure_dask"] = True
+        params["worker_threads"] = params["worker_threads"] or 2
+        if params["maximum_jobs"] is None and cluster.type == "local":
+            params["maximum_jobs"] = cluster.workers
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] | None:
+    """The queue's job_extra_directives plus node pinning and exclusivity."""
+    directives = list(queue.get("job_extra_directives") or ())
+    if node is not None:
+        problem = token_problem(node, "node")
+        if problem:
+            raise ValueError(problem)
+        if cluster.type == "slurm":
+            directives.append("--nodelist=" + node)
+        elif cluster.type == "oar":
+            directives.append("-p host='" + node + "'")
+    if cluster.type == "slurm" and queue.get("exclusive") and "--exclusive" not in directives:
+        directives.append("--exclusive")
+    return directives or None
+
+
+def _plain(value: Any) -> Any:
+    """Frozen model values (mapping proxies, tuples) as JSON data."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---- compatibility wrappers (COMPAT.md section 1) --------------------------
+
+def configure_hashserver(mode, *, cluster, project, subproject, stage, frontend_name=None):
+    return _storage_dict("hashserver", mode, cluster, project, subproject, stage, frontend_name)
+
+
+def configure_database(mode, *, cluster, project, subproject, stage, frontend_name=None):
+    return _storage_dict("database", mode, cluster, project, subproject, stage, frontend_name)
+
+
+def configure_jobserver(*, cluster, project, subproject, stage, substage):
+    import seamless_config  # the package root owns collect_remote_clients
+
+    ctx, clus = _session_cluster(cluster)
+    return service_spec("jobserver", cluster=clus, frontend=None, mode="rw", project=project,
+                        subproject=subproject, stage=stage, substage=substage, queue=None,
+                        local_cluster=ctx.local_cluster,
+                        file_parameters=seamless_config.collect_remote_clients(cluster)).to_dict()
+
+
+def configure_daskserver(*, cluster, project, subproject, stage, substage):
+    ctx, clus = _session_cluster(cluster)
+    return service_spec("daskserver", cluster=clus, frontend=None, mode="rw", project=project,
+                        subproject=subproject, stage=stage, substage=substage,
+                        queue=_session_queue(ctx, clus), node=ctx.value("node"),
+                        record=bool(ctx.value("record")),
+                        local_cluster=ctx.local_cluster).to_dict()
+
+
+def configure_pure_daskserver(*, cluster=None, queue=None, frontend_name=None):
+    ctx, clus = _session_cluster(cluster)
+    chosen = _named_queue(clus, queue) if queue is not None else _session_queue(ctx, clus)
+    return service_spec("pure_daskserver", cluster=clus,
+                        frontend=_named_frontend(clus, "daskserver", frontend_name), mode="rw",
+                        project=None, subproject=None, stage=None, substage=None, queue=chosen,
+                        node=ctx.value("node"), record=bool(ctx.value("record")),
+                        local_cluster=ctx.local_cluster).to_dict()
+
+
+def _storage_dict(service, mode, cluster, project, subproject, stage, frontend_name):
+    ctx, clus = _session_cluster(cluster)
+    return service_spec(service, cluster=clus, frontend=_named_frontend(clus, service, frontend_name),
+                        mode=mode, project=project, subproject=subproject, stage=stage,
+                        substage=None, queue=None, local_cluster=ctx.local_cluster).to_dict()
+
+
+def _session_cluster(name: str | None):
+    from .session import default_session  # late: the session imports the whole package
+
+    ctx = default_session().context()
+    if name is None:
+        if ctx.cluster is None:
+            raise ConfigurationError("no cluster is selected")
+        return ctx, ctx.cluster
+    if name not in ctx.clusters:
+        raise ConfigError(f"unknown cluster '{name}'", None,
+                          did_you_mean(name, ctx.clusters) or one_of(ctx.clusters))
+    return ctx, ctx.clusters[name]
+
+
+def _session_queue(ctx, cluster: Cluster) -> Queue | None:
+    """The selected queue belongs to the selected cluster only."""
+    same = ctx.cluster is not None and ctx.cluster.name == cluster.name
+    return ctx.queue if same else None
+
+
+def _named_queue(cluster: Cluster, name: str) -> Queue:
+    if name not in cluster.queues:
+        raise ConfigError(f"cluster '{cluster.name}' has no queue '{name}'", cluster.span,
+                          did_you_mean(name, cluster.queues) or one_of(cluster.queues))
+    return cluster.queues[name]
+
+
+def _named_frontend(cluster: Cluster, kind: str, name: str | None) -> Frontend | None:
+    if name is None:
+        return None
+    for fe in cluster.frontends:
+        if fe.hostname == name and kind in fe.services:
+            return fe
+    raise ConfigError(f"no frontend of cluster '{cluster.name}' named '{name}' offers a {kind}",
+                      cluster.span)
