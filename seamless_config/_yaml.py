@@ -28,10 +28,36 @@ def span_of(node: yaml.Node, path: str) -> Span:
     return Span(path, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
+MAX_DEPTH = 200
+
+
+def _deeply_nested(text: str) -> bool:
+    """True for text nested beyond MAX_DEPTH (by brackets, or by block
+    indicators and indentation). libyaml's composer recurses in C and
+    crashes the whole process on input such as '[' * 50000 or '- ' * 50000,
+    so such text goes to the pure-Python composer, whose RecursionError we
+    can catch. Real configuration files never come near the limit."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        depth = 0
+        for ch in text:
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+    return any(len(line) - len(line.lstrip(" -?:")) > 2 * MAX_DEPTH
+               for line in text.splitlines() if len(line) > 2 * MAX_DEPTH)
+
+
 def compose_text(text: str, path: str) -> yaml.Node | None:
     """Compose one YAML document; ``None`` for an empty file."""
+    loader = yaml.SafeLoader if _deeply_nested(text) else _Loader
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=loader)
+    except RecursionError:
+        raise ConfigError(f"the YAML is nested more than {MAX_DEPTH} levels deep", Span(path, 1, 1),
+                          "flatten the structure") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
