@@ -68,17 +68,20 @@ def compose_text(text: str, path: str) -> yaml.Node | None:
         raise ConfigError(f"invalid YAML: {exc}", Span(path, 1, 1)) from None
 
 
-def compose_file(path: str) -> yaml.Node | None:
+def read_text(path: str) -> str:
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror}", Span(path, 1, 1)) from None
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"file is not UTF-8 text (byte {exc.start})", Span(path, 1, 1)) from None
-    return compose_text(text, path)
+
+
+def compose_file(path: str) -> yaml.Node | None:
+    return compose_text(read_text(path), path)
 
 
 def mapping_items(node: yaml.MappingNode, path: str, what: str = "mapping"):

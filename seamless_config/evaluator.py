@@ -10,6 +10,7 @@ chain; its bindings stay in force after the block, like any command's.
 from __future__ import annotations
 
 import dataclasses
+from collections import ChainMap
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -57,15 +58,26 @@ def lookup(frame: Frame | None, name: str) -> Setting | None:
 
 def merge_clusters(catalogue: Catalogue, program: Program) -> Mapping[str, Cluster]:
     """Catalogue clusters, replaced by inline definitions of the same name
-    (which remember the definition they override)."""
-    merged = dict(catalogue.clusters)
+    (which remember the definition they override). Catalogue clusters stay
+    unparsed until used, so this reads only their names and positions."""
+    inline: dict[str, Cluster] = {}
     for command in program.clusters:
         for cluster in command.argument:
-            old = merged.get(cluster.name)
-            if old is not None:
-                cluster = dataclasses.replace(cluster, overrides=old.overrides or old.span)
-            merged[cluster.name] = cluster
-    return frozen_map(merged)
+            old = inline.get(cluster.name)
+            first = old.overrides or old.span if old else _catalogue_span(catalogue, cluster.name)
+            if first is not None:
+                cluster = dataclasses.replace(cluster, overrides=first)
+            inline[cluster.name] = cluster
+    if not inline:
+        return catalogue.clusters
+    return frozen_map(ChainMap(inline, catalogue.clusters))
+
+
+def _catalogue_span(catalogue: Catalogue, name: str):
+    clusters = catalogue.clusters
+    if name not in clusters:
+        return None
+    return clusters.span(name) if hasattr(clusters, "span") else clusters[name].span
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ files by a synthetic local cluster storing everything under one directory.
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Any, Callable, Mapping
 
@@ -20,16 +19,12 @@ CACHE_CLUSTER = "seamless-cache"
 TOPLEVEL_PROJECT = "__TOPLEVEL__"
 
 
-def catalogue_files(home: str) -> list[str]:
-    base = os.path.join(home, ".seamless")
-    return [os.path.join(base, "clusters.yaml")] + sorted(
-        glob.glob(os.path.join(base, "clusters", "*.yaml")))
-
-
 def catalogue_stat_key(home: str) -> tuple:
     """Changes whenever a catalogue file appears, vanishes or is edited."""
+    from .catalogue import catalogue_files
+
     key = []
-    for path in catalogue_files(home):
+    for path, _ in catalogue_files(home):
         try:
             st = os.stat(path)
             key.append((path, st.st_mtime_ns, st.st_size))
@@ -58,7 +53,7 @@ def evaluate_workdir(workdir: str, *, stage: str | None = None, substage: str | 
     else:
         files = discover(workdir)
         program = build_program(files)
-        cat = (catalogue or load_catalogue)(home)
+        cat = catalogue(home) if catalogue else load_catalogue(home, lazy=True)
     layers.append(("manual", dict(manual or {})))
     clusters = merge_clusters(cat, program)
     ev = run_program(program, clusters, stage, substage, tuple(layers))

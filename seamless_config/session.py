@@ -72,7 +72,7 @@ class Session:
 
         key = catalogue_stat_key(home)
         if self._catalogue is None or self._catalogue[0] != key:
-            self._catalogue = (key, load_catalogue(home))
+            self._catalogue = (key, load_catalogue(home, lazy=True))
         return self._catalogue[1]
 
     def reset(self) -> None:
