@@ -268,7 +268,9 @@ def test_defaults_and_nulls(home):
     assert (fe.hostname, fe.name, dict(fe.services["jobserver"].fields)) == (None, "localhost", {})
 
 
-def test_directories_are_made_absolute(home, tmp_path):
+def test_directories_are_made_absolute_but_keep_their_tilde(home, tmp_path):
+    """``~`` means the home of the host running the service: it is kept
+    here and expanded only for a service on this machine."""
     write(home, "clusters.yaml", """\
         hpc:
           frontends:
@@ -277,7 +279,7 @@ def test_directories_are_made_absolute(home, tmp_path):
         """)
     services = load_catalogue().clusters["hpc"].frontends[0].services
     assert services["hashserver"].get("bufferdir") == str(home / ".seamless" / "buffers")
-    assert services["database"].get("database_dir") == str(home / "db" / "x")
+    assert services["database"].get("database_dir") == "~/db/x"
     profile = tmp_path / "project" / "seamless.profile.yaml"
     profile.parent.mkdir()
     profile.write_text("lc:\n  frontends: [{hashserver: {bufferdir: ../store/b}}]\n")

@@ -240,3 +240,25 @@ def test_seamless_cache(tree, home, monkeypatch, tmp_path):
     assert [u.data_path for u in ctx.services] == [
         f"{tmp_path}/cache/buffers/__TOPLEVEL__", f"{tmp_path}/cache/database/__TOPLEVEL__/seamless.db"]
     assert ctx.files == ()
+
+
+def test_tilde_is_expanded_only_for_services_on_this_machine(tree, home):
+    ctx = evaluate(tree, home, {"seamless.yaml": "- project: p\n- cluster: far\n- execution: process\n"},
+                   catalogue="""
+        far:
+          type: slurm
+          frontends:
+            - hostname: login.far.example
+              hashserver: {bufferdir: ~/buffers}
+              database: {database_dir: ~/db}
+        """)
+    assert [u.data_path for u in ctx.services] == ["~/buffers/p", "~/db/p/seamless.db"]
+    ctx = evaluate(tree, home, {"seamless.yaml": "- project: p\n- cluster: near\n- execution: process\n"},
+                   catalogue="""
+        near:
+          type: local
+          frontends:
+            - hashserver: {bufferdir: ~/buffers}
+              database: {database_dir: ~/db}
+        """)
+    assert [u.data_path for u in ctx.services] == [f"{home}/buffers/p", f"{home}/db/p/seamless.db"]

@@ -49,14 +49,17 @@ def _read_port(node: yaml.Node, path: str, what: str) -> int:
 
 
 def _read_directory(node: yaml.Node, path: str, what: str) -> str:
-    """Absolute: ``~`` expanded, a relative path taken from the directory
-    of the defining file (so a project profile can say ``buffers``)."""
+    """Absolute, or starting with ``~``; a relative path is taken from the
+    directory of the defining file (so a project profile can say
+    ``buffers``). ``~`` is kept: it means the home directory of the host
+    that runs the service, expanded only when that host is this machine
+    (model.service_directory)."""
     value = expect_string(node, path, what)
     if not value:
         raise ConfigError(f"{what} must not be empty", span_of(node, path))
-    full = os.path.expanduser(value)
-    if not os.path.isabs(full):
-        full = os.path.join(os.path.dirname(os.path.abspath(path)), full)
+    full = value
+    if not value.startswith("~"):
+        full = os.path.join(os.path.dirname(os.path.abspath(path)), value)
     full = os.path.normpath(full)
     problem = path_problem(full, field_name(what))
     if problem:

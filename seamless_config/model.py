@@ -7,6 +7,7 @@ so explanations can point at the line that defined it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -102,3 +103,20 @@ class Catalogue:
     files: tuple[tuple[str, bool], ...]  # (path, found) in load order
     local_cluster: str | None = None
     local_cluster_span: Span | None = None
+
+
+def is_local_frontend(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> bool:
+    """Launch on this machine rather than over SSH (COMPAT.md section 5:
+    ``hostname: localhost`` must not need an SSH server)."""
+    if cluster.name == local_cluster or frontend.hostname is None:
+        return True
+    if frontend.hostname in LOCAL_HOSTNAMES:
+        return frontend.ssh_hostname in (None, frontend.hostname, *LOCAL_HOSTNAMES)
+    return False
+
+
+def service_directory(service: Service, name: str, local: bool) -> str | None:
+    """A bufferdir/database_dir as the launching host should see it: ``~``
+    is expanded here only when the service runs on this machine."""
+    value = service.get(name)
+    return os.path.expanduser(value) if value and local else value

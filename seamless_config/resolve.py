@@ -13,7 +13,7 @@ from . import paths
 from .context import Context, Origin, ServiceUse, Setting, Warn
 from .errors import ConfigError
 from .evaluator import Evaluation, queue_problem
-from .model import Cluster, frozen_map
+from .model import Cluster, frozen_map, is_local_frontend, service_directory
 
 FILE_SETTINGS = ("project", "subproject", "cluster", "execution", "queue", "remote",
                  "persistent", "record", "node", "nparallel")
@@ -148,7 +148,8 @@ def resolve(ev: Evaluation, clusters: Mapping[str, Cluster], **ctx: Any) -> Cont
             raise ConfigError(*queue_problem(cluster, qname, r.out["queue"].origin.span))
         queue = cluster.queues[qname]
     settings = frozen_map(r.out)
-    derived = _derive(settings, cluster, ctx.get("stage"), ctx.get("substage"))
+    derived = _derive(settings, cluster, ctx.get("stage"), ctx.get("substage"),
+                      ctx.get("local_cluster"))
     return Context(settings=settings, clusters=clusters, cluster=cluster, queue=queue,
                    warnings=tuple(r.warnings), stage_names=ev.stage_names, **derived, **ctx)
 
@@ -158,7 +159,7 @@ def _value(settings: Mapping[str, Setting], name: str) -> Any:
     return None if s is None else s.value
 
 
-def _derive(settings, cluster: Cluster | None, stage, substage) -> dict:
+def _derive(settings, cluster: Cluster | None, stage, substage, local_cluster) -> dict:
     project = _value(settings, "project")
     if cluster is None or project is None:
         if cluster is not None and _value(settings, "persistent"):
@@ -169,11 +170,12 @@ def _derive(settings, cluster: Cluster | None, stage, substage) -> dict:
     sub = _value(settings, "subproject")
     storage = paths.storage_subpath(project, sub, stage)
     scope = paths.scope_subpath(project, sub, stage, substage)
-    services = _services(settings, cluster, storage, scope)
+    services = _services(settings, cluster, storage, scope, local_cluster)
     return {"storage_subpath": storage, "scope_subpath": scope, "services": services}
 
 
-def _services(settings, cluster: Cluster, storage: str, scope: str) -> tuple[ServiceUse, ...]:
+def _services(settings, cluster: Cluster, storage: str, scope: str,
+              local_cluster: str | None) -> tuple[ServiceUse, ...]:
     wanted = []
     if _value(settings, "persistent"):
         wanted += ["hashserver", "database"]
@@ -182,10 +184,11 @@ def _services(settings, cluster: Cluster, storage: str, scope: str) -> tuple[Ser
         if backend == "daskserver" and not _value(settings, "persistent"):
             backend = "pure_daskserver"
         wanted.append(backend)
-    return tuple(_use(name, cluster, storage, scope, settings) for name in wanted)
+    return tuple(_use(name, cluster, storage, scope, settings, local_cluster) for name in wanted)
 
 
-def _use(service: str, cluster: Cluster, storage: str, scope: str, settings) -> ServiceUse:
+def _use(service: str, cluster: Cluster, storage: str, scope: str, settings,
+         local_cluster: str | None) -> ServiceUse:
     host_service = "daskserver" if service == "pure_daskserver" else service
     frontend = cluster.frontend_for(host_service)
     if frontend is None:
@@ -199,7 +202,9 @@ def _use(service: str, cluster: Cluster, storage: str, scope: str, settings) -> 
         return ServiceUse(service, frontend, "rw", paths.pure_dask_key(cluster.name, queue))
     if service in ("jobserver", "daskserver"):
         return ServiceUse(service, frontend, "rw", paths.service_key(service, cluster.name, "rw", scope))
-    root = frontend.services[service].get("bufferdir" if service == "hashserver" else "database_dir")
+    local = is_local_frontend(cluster, frontend, local_cluster)
+    root = service_directory(frontend.services[service],
+                             "bufferdir" if service == "hashserver" else "database_dir", local)
     data = paths.join(root, storage) + ("/seamless.db" if service == "database" else "")
     return ServiceUse(service, frontend, "rw", paths.service_key(service, cluster.name, "rw", storage), data)
 

@@ -21,7 +21,8 @@ import yaml
 from . import template
 from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
 from .launch.spec import STATUS_FILE, LaunchSpec
-from .model import LOCAL_HOSTNAMES, Cluster, Frontend, Queue, Service, frozen_map
+from .model import (Cluster, Frontend, Queue, Service, frozen_map,
+                    is_local_frontend, service_directory)
 from .names import path_problem, token_problem
 from .paths import scope_subpath, storage_subpath
 
@@ -104,8 +105,8 @@ def service_spec(service: str, *, cluster: Cluster, frontend: Frontend | None, m
     if queue is not None:
         check_dask_queue(cluster, queue)
     scope = _Scope(project, subproject or None, stage or None, substage or None)
-    values = _inputs(tool, cluster, frontend, svc, mode, scope, queue)
     local = is_local_frontend(cluster, frontend, local_cluster)
+    values = _inputs(tool, cluster, frontend, svc, mode, scope, queue, local)
     return LaunchSpec(**_rendered(tool, values), **_placement(cluster, frontend, local),
                       conda=(queue.get("conda") if queue else None) or svc.get("conda"),
                       network_interface=_interface(svc),
@@ -177,16 +178,6 @@ def check_dask_queue(cluster: Cluster, queue: Queue) -> None:
                           "cluster needs", queue.span)
 
 
-def is_local_frontend(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> bool:
-    """Launch on this machine rather than over SSH (COMPAT.md section 5:
-    ``hostname: localhost`` must not need an SSH server)."""
-    if cluster.name == local_cluster or frontend.hostname is None:
-        return True
-    if frontend.hostname in LOCAL_HOSTNAMES:
-        return frontend.ssh_hostname in (None, frontend.hostname, *LOCAL_HOSTNAMES)
-    return False
-
-
 def _placement(cluster: Cluster, frontend: Frontend, local: bool) -> dict[str, Any]:
     if local:
         return {"hostname": None, "ssh_hostname": None, "tunnel": False}
@@ -195,12 +186,13 @@ def _placement(cluster: Cluster, frontend: Frontend, local: bool) -> dict[str, A
 
 
 def _inputs(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service, mode: str,
-            scope: _Scope, queue: Queue | None) -> dict[str, Any]:
+            scope: _Scope, queue: Queue | None, local: bool) -> dict[str, Any]:
     """The declared variables of ``tool``, each computed from the model."""
     every = {
         "cluster": cluster.name, "mode": mode, "queue": queue.name if queue else None,
         "storage_path": scope.storage(), "scope_path": scope.dispatch(),
-        "bufferdir": _directory(svc, "bufferdir"), "database_dir": _directory(svc, "database_dir"),
+        "bufferdir": _directory(svc, "bufferdir", local),
+        "database_dir": _directory(svc, "database_dir", local),
         "writable": mode == "rw", "workers": cluster.workers or 1,
         "cluster_string": CLUSTER_STRINGS.get(cluster.type),
         "port_start": svc.get("port_start"), "port_end": svc.get("port_end"),
@@ -215,9 +207,9 @@ def _interface(svc: Service) -> str:
     return svc.get("network_interface") or DEFAULT_INTERFACE
 
 
-def _directory(svc: Service, name: str) -> str | None:
+def _directory(svc: Service, name: str, local: bool) -> str | None:
     # A trailing '/' would double up with the storage path's leading one.
-    value = svc.get(name)
+    value = service_directory(svc, name, local)
     return None if value is None else (value.rstrip("/") or "/")
 
 
