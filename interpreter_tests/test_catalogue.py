@@ -330,8 +330,8 @@ def test_errors_of_every_file_come_together(home):
     with pytest.raises(ConfigError) as info:
         load_catalogue()
     assert info.value.render(with_source=False) == (
-        "~/.seamless/clusters.yaml:2:1: invalid YAML: did not find expected ',' or ']'; "
-        "check indentation, quoting and the ':' after each key\n"
+        "~/.seamless/clusters.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
+        "(while parsing a flow sequence at line 1, column 6); check indentation, quoting and the ':' after each key\n"
         "~/.seamless/clusters/b.yaml:3:12: workers of cluster 'b' must be at least 1, not 0")
 
 

@@ -238,7 +238,7 @@ def test_seamless_cache(tree, home, monkeypatch, tmp_path):
     ctx = evaluate(tree, home, {"seamless.yaml": "- project: ignored\n- cluster: nowhere\n"})
     assert (ctx.value("project"), ctx.execution, ctx.persistent) == ("__TOPLEVEL__", "process", True)
     assert [u.data_path for u in ctx.services] == [
-        f"{tmp_path}/cache/buffers/__TOPLEVEL__", f"{tmp_path}/cache/database/__TOPLEVEL__/seamless.db"]
+        f"{tmp_path}/cache/__TOPLEVEL__", f"{tmp_path}/cache/__TOPLEVEL__/seamless.db"]
     assert ctx.files == ()
 
 
@@ -262,3 +262,44 @@ def test_tilde_is_expanded_only_for_services_on_this_machine(tree, home):
               database: {database_dir: ~/db}
         """)
     assert [u.data_path for u in ctx.services] == [f"{home}/buffers/p", f"{home}/db/p/seamless.db"]
+
+
+MORE_ERRORS = [
+    ("execution-null", "- execution: ~\n",
+     "seamless.yaml:1:14: execution cannot be null; expected one of: process, remote, spawn"),
+    ("node-list", "- node: [a]\n",
+     "seamless.yaml:1:9: node must be a string or null, not a list; write '- node: HOSTNAME'"),
+    ("subproject-leading-slash", "- subproject: /abs\n",
+     "seamless.yaml:1:15: subproject name '/abs' must not start or end with '/' or contain '//'"),
+    ("dask-without-queue", "- project: p\n- cluster: noq\n- execution: remote\n",
+     "seamless.yaml:2:3: a daskserver needs a queue, but none is selected and cluster 'noq' "
+     "(defined in ~/.seamless/clusters.yaml:1:1) has no default_queue; add '- queue: NAME' "
+     "(short) or a default_queue to the cluster"),
+]
+
+NOQ = """
+noq:
+  type: slurm
+  frontends:
+    - hashserver: {bufferdir: /b}
+      database: {database_dir: /d}
+      daskserver: {}
+  queues:
+    short: {walltime: "00:10:00", cores: 1, memory: 1GB}
+"""
+
+
+@pytest.mark.parametrize("text,message", [c[1:] for c in MORE_ERRORS],
+                         ids=[c[0] for c in MORE_ERRORS])
+def test_more_errors(tree, home, text, message):
+    with pytest.raises(ConfigError) as info:
+        evaluate(tree, home, {"seamless.yaml": text}, catalogue=NOQ)
+    assert info.value.render(with_source=False) == message
+
+
+def test_pure_dask_needs_no_project(tree, home):
+    ctx = evaluate(tree, home, {"seamless.yaml": "- cluster: noq\n- persistent: false\n"
+                                                 "- queue: short\n"}, catalogue=NOQ)
+    assert [(u.service, u.key) for u in ctx.services] == [
+        ("pure_daskserver", "pure-daskserver-noq-short")]
+    assert ctx.storage_subpath is None

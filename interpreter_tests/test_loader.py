@@ -247,8 +247,8 @@ ERRORS = [
      f"{F}:1:7: stage blocks nested more than 16 deep; "
      "does a YAML alias make a block contain itself?"),
     ("invalid-yaml", "- project: [a",
-     f"{F}:2:1: invalid YAML: did not find expected ',' or ']'; "
-     "check indentation, quoting and the ':' after each key"),
+     f"{F}:2:1: invalid YAML: did not find expected ',' or ']' "
+     "(while parsing a flow sequence at line 1, column 12); check indentation, quoting and the ':' after each key"),
 ]
 
 
@@ -285,7 +285,8 @@ def test_not_utf8(load, tmp_path):
     (tmp_path / "seamless.yaml").write_bytes(b"- project: caf\xe9\n")
     with pytest.raises(ConfigError) as info:
         load_file("seamless.yaml")
-    assert info.value.render(with_source=False) == f"{F}:1:1: file is not UTF-8 text (byte 14)"
+    assert info.value.render(with_source=False) == (
+        f"{F}:1:15: file is not UTF-8 text (byte 14); save it as UTF-8")
 
 
 def test_directory_instead_of_file(tmp_path, monkeypatch):

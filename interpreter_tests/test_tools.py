@@ -137,12 +137,12 @@ WHOLE_DICTS = [
         "log_file": "~/.remote-http-launcher/logs/hpc/proj/a/b/database.log"}),
     ("jobserver", "jobserver", dict(stage="prod", substage="gpu",
                                     file_parameters={"buffer": [], "database": []}), {
-        **REMOTE, "conda": "seamless-jobserver", "network_interface": "localhost",
+        **REMOTE, "conda": "seamless-jobserver", "network_interface": "127.0.0.1",
         "port_start": 60400, "port_end": 60499, "timeout": 600,
         "workdir": "~/.remote-http-launcher/work/jobserver-hpc-rw-proj--STAGE-prodSUBSTAGE-gpu",
         "key": "jobserver-hpc-rw-proj--STAGE-prodSUBSTAGE-gpu",
         "command": "seamless-jobserver --workers 4 --port-range 60400 60499"
-                   " --status-file {status_file} --host localhost --timeout 600",
+                   " --status-file {status_file} --host 127.0.0.1 --timeout 600",
         "handshake": "healthcheck", "file_parameters": {"buffer": [], "database": []},
         "meta": meta("jobserver", stage="prod", substage="gpu"), "log_level": "minimal",
         "log_file": "~/.remote-http-launcher/logs/hpc/proj/STAGE-prodSUBSTAGE-gpu/jobserver.log",
@@ -478,7 +478,7 @@ def test_hostile_bufferdir_is_refused(value):
 def test_hostile_interface_stays_one_argv_element(value):
     s = spec("hashserver", _hostile_cluster(interface=value))
     host = s.argv.index("--host") + 1
-    assert (s.argv[host], len(s.argv)) == (value or "localhost", 9)
+    assert (s.argv[host], len(s.argv)) == (value or "127.0.0.1", 9)
 
 
 # (id, network_interface, whole message)

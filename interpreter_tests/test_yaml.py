@@ -34,5 +34,6 @@ def test_malformed_yaml_is_reworded():
     with pytest.raises(ConfigError) as info:
         compose_text("- project: [a\n", "m.yaml")
     assert info.value.render(with_source=False) == (
-        "m.yaml:2:1: invalid YAML: did not find expected ',' or ']'; "
+        "m.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
+        "(while parsing a flow sequence at line 1, column 12); "
         "check indentation, quoting and the ':' after each key")

@@ -61,6 +61,10 @@ def compose_text(text: str, path: str) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        context = exc.context_mark
+        if exc.context and context is not None and context is not mark:
+            # e.g. the '[' that was never closed, usually the real culprit
+            problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
         span = Span(path, mark.line + 1, mark.column + 1) if mark else Span(path, 1, 1)
         raise ConfigError(f"invalid YAML: {problem}", span,
                           "check indentation, quoting and the ':' after each key") from None
@@ -77,7 +81,11 @@ def read_text(path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"file is not UTF-8 text (byte {exc.start})", Span(path, 1, 1)) from None
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(f"file is not UTF-8 text (byte {exc.start})", Span(path, line, column),
+                          "save it as UTF-8") from None
 
 
 def compose_file(path: str) -> yaml.Node | None:

@@ -2,9 +2,11 @@
 
 ``~/.seamless/clusters.yaml`` then ``~/.seamless/clusters/*.yaml`` (sorted)
 each map cluster names to definitions, plus an optional ``local_cluster``.
-Every cluster is validated completely and all mistakes, in every file, are
-raised together, each at the node that caused it. Pure: reads only those
-files, keeps no state (the caller caches).
+Every cluster is validated completely and all its mistakes are raised
+together, each at the node that caused it: at load time for a full load
+(``seamless-config check``), on first use for a lazy one (``init`` and the
+other commands, which need one cluster of possibly thousands). Pure: reads
+only those files, keeps no state (the caller caches).
 """
 
 from __future__ import annotations
@@ -316,7 +318,7 @@ def load_catalogue(home: str | None = None, lazy: bool = False) -> Catalogue:
     # after other errors, a cluster with a mistake is missing from ``clusters``
     if local is not None and local[0] not in clusters and local[0] not in entries and not errors:
         errors.append(ConfigError(f"{LOCAL_CLUSTER} '{local[0]}' is not a defined cluster",
-                                  local[1], choice_hint(local[0], clusters)))
+                                  local[1], choice_hint(local[0], [*clusters, *entries])))
     raise_all(errors)
     name, span = local if local is not None else (None, None)
     known = LazyClusters(clusters, entries) if lazy else frozen_map(clusters)

@@ -141,18 +141,29 @@ def _check_name(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
 
 
 def _check_choice(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
-    text = _yaml.expect_string(value, path, word)
+    valid = arg.choices + (("null",) if arg.nullable else ())
+    if not (isinstance(value, yaml.ScalarNode) and value.tag == _yaml.STR):
+        # quoting would not help here (unlike for names): say what is valid
+        raise ConfigError(f"{word} cannot be {_yaml.describe(value)}", span_of(value, path),
+                          one_of(valid))
+    text = value.value
     if text in arg.choices:
         return text
-    valid = arg.choices + (("null",) if arg.nullable else ())
     hint = " ".join(filter(None, [did_you_mean(text, arg.choices), one_of(valid)]))
     raise ConfigError(f"invalid {word} '{_shown(text)}'", span_of(value, path), hint)
+
+
+def _check_string(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
+    if arg.nullable and not isinstance(value, yaml.ScalarNode):
+        raise ConfigError(f"{word} must be a string or null, not {_yaml.describe(value)}",
+                          span_of(value, path), f"write '- {word}: {arg.placeholder}'")
+    return _yaml.expect_string(value, path, word)
 
 
 _CHECKS = {
     "name": _check_name,
     "choice": _check_choice,
-    "string": lambda word, arg, value, path: _yaml.expect_string(value, path, word),
+    "string": lambda word, arg, value, path: _check_string(word, arg, value, path),
     "bool": lambda word, arg, value, path: _yaml.expect_bool(value, path, word),
     "int": lambda word, arg, value, path: _yaml.expect_int(value, path, word, arg.minimum),
 }

@@ -70,7 +70,9 @@ def cache_selections(cache_dir: str, manual: Mapping[str, tuple]) -> dict[str, t
 
 
 def cache_catalogue(cache_dir: str) -> Catalogue:
-    """A local cluster whose hashserver and database live under ``cache_dir``."""
+    """A local cluster whose hashserver and database both live under
+    ``cache_dir`` (the previous package's layout, so existing caches are
+    found: ``<dir>/<project>`` and ``<dir>/<project>/seamless.db``)."""
     root = os.path.abspath(os.path.expanduser(cache_dir))
     span = Span("<SEAMLESS_CACHE>", 1, 1)
     problem = path_problem(root, "SEAMLESS_CACHE directory")
@@ -78,10 +80,10 @@ def cache_catalogue(cache_dir: str) -> Catalogue:
         raise ConfigError(problem, None, "set SEAMLESS_CACHE to a plain directory path")
     services = {
         "hashserver": Service("hashserver", frozen_map({
-            "bufferdir": root + "/buffers", "network_interface": "127.0.0.1",
+            "bufferdir": root, "network_interface": "127.0.0.1",
             "port_start": 55100, "port_end": 55199}), span),
         "database": Service("database", frozen_map({
-            "database_dir": root + "/database", "network_interface": "127.0.0.1",
+            "database_dir": root, "network_interface": "127.0.0.1",
             "port_start": 55200, "port_end": 55299}), span),
     }
     frontend = Frontend(None, None, frozen_map(services), span)

@@ -30,6 +30,8 @@ def name_problem(value: str, what: str, allow_slash: bool = False) -> str | None
         return f"{what} name '{value}' must not contain 'STAGE-' (it marks stage directories)"
     if "/" in value and not allow_slash:
         return f"{what} name '{value}' must not contain '/'"
+    if allow_slash and (value.startswith("/") or value.endswith("/") or "//" in value):
+        return f"{what} name '{value}' must not start or end with '/' or contain '//'"
     parts = value.split("/") if allow_slash else [value]
     if any(p in (".", "..") for p in parts):
         return f"{what} name '{value}' must not be '.' or '..' or contain them as a path part"

@@ -160,22 +160,26 @@ def _value(settings: Mapping[str, Setting], name: str) -> Any:
 
 
 def _derive(settings, cluster: Cluster | None, stage, substage, local_cluster) -> dict:
-    project = _value(settings, "project")
-    if cluster is None or project is None:
-        if cluster is not None and _value(settings, "persistent"):
-            span = settings["cluster"].origin.span
-            raise ConfigError(f"cluster '{cluster.name}' is selected but no project is set",
-                              span, "add '- project: NAME' to seamless.yaml")
+    if cluster is None:
         return {}
+    wanted = _wanted(settings)
+    project = _value(settings, "project")
+    if project is None:
+        if any(w != "pure_daskserver" for w in wanted):
+            raise ConfigError(f"cluster '{cluster.name}' is selected but no project is set",
+                              settings["cluster"].origin.span,
+                              "add '- project: NAME' to seamless.yaml")
+        return {"services": tuple(_use(w, cluster, None, None, settings, local_cluster)
+                                  for w in wanted)}
     sub = _value(settings, "subproject")
     storage = paths.storage_subpath(project, sub, stage)
     scope = paths.scope_subpath(project, sub, stage, substage)
-    services = _services(settings, cluster, storage, scope, local_cluster)
+    services = tuple(_use(w, cluster, storage, scope, settings, local_cluster) for w in wanted)
     return {"storage_subpath": storage, "scope_subpath": scope, "services": services}
 
 
-def _services(settings, cluster: Cluster, storage: str, scope: str,
-              local_cluster: str | None) -> tuple[ServiceUse, ...]:
+def _wanted(settings) -> list[str]:
+    """The services this configuration needs, in start order."""
     wanted = []
     if _value(settings, "persistent"):
         wanted += ["hashserver", "database"]
@@ -184,7 +188,7 @@ def _services(settings, cluster: Cluster, storage: str, scope: str,
         if backend == "daskserver" and not _value(settings, "persistent"):
             backend = "pure_daskserver"
         wanted.append(backend)
-    return tuple(_use(name, cluster, storage, scope, settings, local_cluster) for name in wanted)
+    return wanted
 
 
 def _use(service: str, cluster: Cluster, storage: str, scope: str, settings,
@@ -197,9 +201,15 @@ def _use(service: str, cluster: Cluster, storage: str, scope: str, settings,
             f"cluster '{cluster.name}' (defined in {cluster.span}) has no frontend with a "
             f"{host_service}, which this configuration needs", span,
             _missing_hint(service))
+    if service in ("daskserver", "pure_daskserver") and not _value(settings, "queue"):
+        raise ConfigError(
+            f"a daskserver needs a queue, but none is selected and cluster '{cluster.name}' "
+            f"(defined in {cluster.span}) has no default_queue", settings["cluster"].origin.span,
+            "add '- queue: NAME' (" + (", ".join(cluster.queues) or "no queues are defined")
+            + ") or a default_queue to the cluster")
     if service == "pure_daskserver":
-        queue = _value(settings, "queue") or "default"
-        return ServiceUse(service, frontend, "rw", paths.pure_dask_key(cluster.name, queue))
+        key = paths.pure_dask_key(cluster.name, _value(settings, "queue"))
+        return ServiceUse(service, frontend, "rw", key)
     if service in ("jobserver", "daskserver"):
         return ServiceUse(service, frontend, "rw", paths.service_key(service, cluster.name, "rw", scope))
     local = is_local_frontend(cluster, frontend, local_cluster)

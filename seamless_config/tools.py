@@ -41,7 +41,10 @@ REQUIRED_DIRS = ("bufferdir", "database_dir")
 CLUSTER_STRINGS = {"local": "distributed::LocalCluster", "slurm": "dask_jobqueue::SLURMCluster",
                    "oar": "dask_jobqueue::OARCluster"}
 # remote-http-launcher's own default: the server binds where it will look.
-DEFAULT_INTERFACE = "localhost"
+# Without network_interface a server binds loopback when only this machine
+# (or an SSH tunnel ending on the frontend) talks to it, and every
+# interface when clients elsewhere must reach it directly.
+LOOPBACK, ALL_INTERFACES = "127.0.0.1", "0.0.0.0"
 KEY_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 # Queue fields passed to the dask wrapper, in the order it documents them;
 # the ones it reads as dask config keys are spelled with '-' there.
@@ -109,7 +112,7 @@ def service_spec(service: str, *, cluster: Cluster, frontend: Frontend | None, m
     values = _inputs(tool, cluster, frontend, svc, mode, scope, queue, local)
     return LaunchSpec(**_rendered(tool, values), **_placement(cluster, frontend, local),
                       conda=(queue.get("conda") if queue else None) or svc.get("conda"),
-                      network_interface=_interface(svc),
+                      network_interface=_interface(svc, local or bool(cluster.tunnel)),
                       port_start=svc.get("port_start"), port_end=svc.get("port_end"),
                       file_parameters=_file_parameters(service, cluster, queue, node, record,
                                                        file_parameters),
@@ -196,15 +199,15 @@ def _inputs(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service, m
         "writable": mode == "rw", "workers": cluster.workers or 1,
         "cluster_string": CLUSTER_STRINGS.get(cluster.type),
         "port_start": svc.get("port_start"), "port_end": svc.get("port_end"),
-        "network_interface": _interface(svc),
+        "network_interface": _interface(svc, local or bool(cluster.tunnel)),
     }
     values = {name: every[name] for name in tool.variables}
     _check_required(tool, cluster, frontend, svc, values)
     return values
 
 
-def _interface(svc: Service) -> str:
-    return svc.get("network_interface") or DEFAULT_INTERFACE
+def _interface(svc: Service, loopback: bool) -> str:
+    return svc.get("network_interface") or (LOOPBACK if loopback else ALL_INTERFACES)
 
 
 def _directory(svc: Service, name: str, local: bool) -> str | None:
