@@ -1,0 +1,225 @@
+"""Remote launches over a real sshd on loopback: direct and tunneled access,
+reuse with and without SSH, relaunch, and clear messages for SSH failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from interpreter_tests.fixtures_sshd import REPO, free_port, hashserver_spec, kill_pid
+from seamless_config.clients import BufferClient
+from seamless_config.errors import SeamlessConfigWarning, ServiceError
+from seamless_config.launch import health, state
+from seamless_config.launch.executor import ensure_service, read_handle
+from seamless_config.launch.local import pid_alive
+
+
+def remote_state(sshd, key: str) -> dict:
+    with open(os.path.join(sshd.remote_launcher_dir, "server", key + ".json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture
+def ssh_home(fake_home, remote_cleanup):
+    """(home, sshd) with ~/.ssh/config naming the test sshd."""
+    remote_cleanup.write_client_config(fake_home)
+    return fake_home, remote_cleanup
+
+
+def remote_spec(tmp_path, sshd, key: str, **fields):
+    return hashserver_spec(tmp_path, key, hostname="127.0.0.1", ssh_hostname=sshd.alias,
+                           **fields)
+
+
+def test_remote_launch_reuse_and_relaunch(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-direct")
+    handle = ensure_service(spec)
+    assert handle.launched and handle.host == "127.0.0.1"
+    assert handle.url == f"http://127.0.0.1:{handle.port}" and handle.tunnel_port is None
+    record = remote_state(sshd, spec.key)
+    assert record["status"] == "running" and record["pid"] == handle.pid
+    assert record["log"] == os.path.join(sshd.remote_launcher_dir, "server", spec.key + ".log")
+    client = state.read_client(spec.key)
+    assert client == {"hostname": "127.0.0.1", "port": handle.port, "meta": {},
+                      "ssh_hostname": sshd.alias, "server_pid": handle.pid}
+    buffers = BufferClient(handle.url)
+    assert buffers.get(buffers.put(b"over ssh")) == b"over ssh"
+
+    fast = ensure_service(spec)  # from the client file, no SSH
+    assert (fast.launched, fast.url, fast.pid) == (False, handle.url, handle.pid)
+    state.remove_client(spec.key)
+    checked = ensure_service(spec)  # through SSH and the remote state
+    assert (checked.launched, checked.url, checked.pid) == (False, handle.url, handle.pid)
+
+    kill_pid(handle.pid)
+    assert read_handle(spec) is None
+    with pytest.warns(SeamlessConfigWarning, match=rf"on 127.0.0.1: its process \(pid "
+                                                   rf"{handle.pid}\) is gone; relaunching"):
+        again = ensure_service(spec)
+    assert again.launched and again.pid != handle.pid and health.healthy(again.url)
+
+
+TUNNEL_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from interpreter_tests.fixtures_sshd import hashserver_spec
+from seamless_config.launch.executor import ensure_service
+spec = hashserver_spec(sys.argv[2], "hashserver-ssh-rw-tunnel", hostname="127.0.0.1",
+                       ssh_hostname=sys.argv[3], tunnel=True)
+h = ensure_service(spec)
+print(json.dumps({"url": h.url, "pid": h.pid, "port": h.port, "tunnel_port": h.tunnel_port}))
+"""
+
+
+def _wait_until(predicate, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_tunnel_outlives_its_launcher_and_dies_with_the_server(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    out = subprocess.run([sys.executable, "-c", TUNNEL_CHILD, REPO, str(tmp_path), sshd.alias],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    launched = json.loads(out.stdout)
+    client = state.read_client("hashserver-ssh-rw-tunnel")
+    tunnel_pid = client["tunnel_pid"]
+    assert client["hostname"] == "localhost" and client["port"] == launched["tunnel_port"]
+    assert client["tunneled-host"] == sshd.alias
+    assert client["tunneled-port"] == launched["port"] != launched["tunnel_port"]
+    assert launched["url"] == f"http://127.0.0.1:{launched['tunnel_port']}"
+
+    assert pid_alive(tunnel_pid), "the tunnel died with the process that opened it"
+    buffers = BufferClient(launched["url"])
+    assert buffers.get(buffers.put(b"through the tunnel")) == b"through the tunnel"
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-tunnel", tunnel=True)
+    reused = ensure_service(spec)
+    assert (reused.launched, reused.url, reused.pid) == (False, launched["url"], launched["pid"])
+
+    kill_pid(launched["pid"])  # the "remote" server runs on this machine
+    assert _wait_until(lambda: not pid_alive(tunnel_pid), 20), "tunnel outlived its server"
+    assert not health.healthy(launched["url"])
+
+    with pytest.warns(SeamlessConfigWarning, match="is gone; relaunching"):
+        again = ensure_service(spec)
+    assert again.launched and again.tunnel_port != launched["tunnel_port"]
+    assert pid_alive(state.read_client(spec.key)["tunnel_pid"]) and health.healthy(again.url)
+
+
+def test_server_unreachable_from_here_is_abandoned(ssh_home, tmp_path):
+    """It listens on 127.0.0.1 of its host, but this machine is told to use
+    127.0.0.2: healthy there, unreachable here, so it is stopped."""
+    _, sshd = ssh_home
+    spec = replace(remote_spec(tmp_path, sshd, "hashserver-ssh-rw-unreachable"),
+                   hostname="127.0.0.2")
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    record = remote_state(sshd, spec.key)
+    port = record["port"]
+    assert str(info.value).splitlines()[0] == (
+        f"hashserver 'hashserver-ssh-rw-unreachable' on 127.0.0.2: answers on its host (port "
+        f"{port}) but not from this machine at http://127.0.0.2:{port}; make it listen on an "
+        "interface this machine reaches (network_interface), or set tunnel: true")
+    assert record["status"] == "failed" and not pid_alive(record["pid"])
+
+
+def test_remote_missing_executable(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-noexe")
+    spec = replace(spec, argv=("no-such-server-xyz", *spec.argv[1:]))
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    assert str(info.value).splitlines()[0] == (
+        "hashserver 'hashserver-ssh-rw-noexe' on 127.0.0.1: executable 'no-such-server-xyz' "
+        "not found on the remote PATH (exit 127); install it there, or set conda to the "
+        "environment that has it")
+
+
+def test_remote_unwritable_data_directory(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    regular_file = tmp_path / "a-file"
+    regular_file.write_text("")
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-nodir", workdir=str(regular_file / "x"))
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(f"hashserver 'hashserver-ssh-rw-nodir' on 127.0.0.1: cannot create "
+                            f"its data directory {regular_file}/x: mkdir: ")
+    assert first.endswith("Not a directory; choose a writable location (bufferdir / database_dir)")
+
+
+def test_unknown_host(fake_home, tmp_path):
+    spec = hashserver_spec(tmp_path, "hashserver-ssh-rw-unknown", hostname="no-such-host.invalid")
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    assert str(info.value) == (
+        "cannot open SSH connection to no-such-host.invalid: unknown host "
+        "'no-such-host.invalid'; check the hostname/ssh_hostname and HostName in ~/.ssh/config")
+
+
+def test_refused_ssh_port(fake_home, sshd, tmp_path):
+    port = free_port()
+    sshd.write_client_config(fake_home, {"closed-sshd": port})
+    spec = hashserver_spec(tmp_path, "hashserver-ssh-rw-refused", hostname="127.0.0.1",
+                           ssh_hostname="closed-sshd")
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    assert str(info.value) == (
+        f"cannot open SSH connection to closed-sshd (127.0.0.1 port {port}): connection "
+        f"refused at 127.0.0.1 port {port}; check that sshd runs there and the Port in "
+        "~/.ssh/config")
+
+
+def test_port_that_is_not_ssh(fake_home, sshd, tmp_path):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        sshd.write_client_config(fake_home, {"not-sshd": port})
+        spec = hashserver_spec(tmp_path, "hashserver-ssh-rw-banner", hostname="127.0.0.1",
+                               ssh_hostname="not-sshd")
+        with pytest.raises(ServiceError) as info:
+            ensure_service(spec, deadline=2)
+    assert str(info.value).endswith(
+        f"127.0.0.1 port {port} does not answer as an SSH server (no SSH banner); check the "
+        "Port in ~/.ssh/config")
+
+
+def test_wrong_key(fake_home, sshd, tmp_path):
+    other_key = str(tmp_path / "other-key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key], check=True)
+    sshd.write_client_config(fake_home, key_file=other_key)
+    spec = hashserver_spec(tmp_path, "hashserver-ssh-rw-auth", hostname="127.0.0.1",
+                           ssh_hostname=sshd.alias)
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    assert str(info.value) == (
+        f"cannot open SSH connection to {sshd.alias} (127.0.0.1 port {sshd.port}): "
+        f"authentication as 'root' failed at 127.0.0.1 port {sshd.port}; check User and "
+        "IdentityFile in ~/.ssh/config, or load the key into ssh-agent")
+
+
+def test_remote_server_that_dies_reports_its_log(ssh_home, tmp_path):
+    """A remote server that dies during start-up: the error carries its log."""
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-dies")
+    spec = replace(spec, argv=("sh", "-c", "echo about to fail; exit 3"))
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec, deadline=20)
+    text = str(info.value)
+    assert text.startswith("hashserver 'hashserver-ssh-rw-dies' on 127.0.0.1: exited before "
+                           "answering its health check")
+    assert "about to fail" in text
+    assert remote_state(sshd, spec.key)["status"] == "failed"

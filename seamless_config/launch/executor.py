@@ -1,0 +1,300 @@
+"""The effect executor: make the server of a ``LaunchSpec`` run, once.
+
+``ensure_service`` holds the per-key lock while it decides: a server is
+reused only when its state says ``running``, its pid lives and its port
+answers the health check; anything else (dead pid, ``failed``/``stale``,
+running but silent, corrupt file) is cleaned up with a warning and the
+server is launched again under a deadline. Local launches are in
+``local.py``, SSH ones in ``ssh.py``, tunnels in ``tunnel.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+
+from ..errors import SeamlessConfigWarning, ServiceError
+from . import health, local, state
+from .lock import key_lock
+from .spec import LaunchSpec
+
+if TYPE_CHECKING:  # fabric stays unimported until a remote launch
+    from .ssh import Remote
+
+logger = logging.getLogger("seamless_config")
+
+LOCK_MARGIN = 30.0  # a lock holder may use its whole deadline, then clean up
+ANSWER_TRIES = 3  # hashserver says 'running' a moment before it listens
+
+
+@dataclass(frozen=True)
+class ServiceHandle:
+    """A running server. ``url``, ``tunnel_port`` and ``dashboard_port`` are
+    as this machine reaches them; ``port`` is the server's own port on its
+    host. ``state`` is the server record (the client record when a remote
+    server was reused without connecting to its host)."""
+
+    service: str
+    key: str
+    host: str
+    url: str
+    port: int
+    pid: int | None
+    launched: bool
+    seconds: float
+    dashboard_port: int | None = None
+    tunnel_port: int | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Side(Protocol):
+    """Where the server runs: this machine or an SSH host."""
+
+    name: str
+
+    def read_state(self) -> dict[str, Any] | None: ...
+    def pid_alive(self, pid: Any) -> bool: ...
+    def answers(self, record: dict[str, Any]) -> bool: ...
+    def kill(self, pid: int) -> None: ...
+    def remove_state(self) -> None: ...
+
+
+class _LocalSide:
+    name = "localhost"
+
+    def __init__(self, spec: LaunchSpec):
+        self.spec = spec
+
+    def read_state(self) -> dict[str, Any] | None:
+        return state.read_server(self.spec.key)
+
+    def pid_alive(self, pid: Any) -> bool:
+        return local.pid_alive(pid)
+
+    def answers(self, record: dict[str, Any]) -> bool:
+        port = record.get(self.spec.health_port_name)
+        host = health.connect_host(record.get("network_interface"))
+        return isinstance(port, int) and health.healthy(host, port, self.spec.health_path)
+
+    def kill(self, pid: int) -> None:
+        local.kill_process(pid)
+
+    def remove_state(self) -> None:
+        state.remove_server(self.spec.key)
+
+
+def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle:
+    """Reuse or launch the server of ``spec``; raise ServiceError on failure."""
+    start = time.monotonic()
+    with key_lock(spec.key, timeout=deadline + LOCK_MARGIN):
+        deadline_at = time.monotonic() + deadline
+        if spec.is_local:
+            return _ensure_local(spec, start, deadline_at)
+        return _ensure_remote(spec, start, deadline_at)
+
+
+def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0) -> list[ServiceHandle]:
+    """``ensure_service`` for independent services at once; after all have
+    finished, raise the error, or one ServiceError listing every failure."""
+    specs = list(specs)
+    if not specs:
+        return []
+    with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="ensure") as pool:
+        futures = [pool.submit(ensure_service, spec, deadline=deadline) for spec in specs]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    for exc in errors:
+        if not isinstance(exc, ServiceError):
+            raise exc
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ServiceError(f"{len(errors)} of {len(specs)} services failed to start:\n"
+                           + "\n".join(str(e) for e in errors))
+    return [f.result() for f in futures]
+
+
+def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
+    """What serves ``spec`` now, if anything; launches and cleans nothing."""
+    if spec.is_local:
+        side = _LocalSide(spec)
+        record = side.read_state()
+        if record and record.get("status") == state.RUNNING and \
+                side.pid_alive(record.get("pid")) and side.answers(record):
+            return _local_handle(spec, record, launched=False, start=time.monotonic())
+        return None
+    client = state.read_client(spec.key)
+    if _client_works(spec, client):
+        return _remote_handle(spec, client, None, launched=False, start=time.monotonic())
+    return None
+
+
+# -- shared decision --------------------------------------------------------
+
+def _usable(spec: LaunchSpec, side: _Side, record: dict[str, Any] | None,
+            deadline_at: float) -> dict[str, Any] | None:
+    """The record of a healthy server to reuse, or None after cleaning up."""
+    if record is None:
+        return None
+    pid = record.get("pid")
+    if record.get("status") == state.STARTING and side.pid_alive(pid):
+        # Another launcher without our lock (remote-http-launcher) is starting it.
+        record = _wait_foreign_start(side, record, pid, deadline_at)
+    if record.get("status") == state.RUNNING and side.pid_alive(pid) and _answers(side, record):
+        return record
+    _discard(spec, side, record)
+    return None
+
+
+def _wait_foreign_start(side: _Side, record: dict[str, Any], pid: Any,
+                        deadline_at: float) -> dict[str, Any]:
+    limit = time.monotonic() + max(0.0, deadline_at - time.monotonic()) / 2
+    while record.get("status") == state.STARTING and time.monotonic() < limit \
+            and side.pid_alive(pid):
+        time.sleep(0.1)
+        record = side.read_state() or {}
+    return record
+
+
+def _answers(side: _Side, record: dict[str, Any]) -> bool:
+    for attempt in range(ANSWER_TRIES):
+        if side.answers(record):
+            return True
+        if attempt + 1 < ANSWER_TRIES:
+            time.sleep(0.3)
+    return False
+
+
+def _discard(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> None:
+    status, pid = record.get("status"), record.get("pid")
+    if status in (state.RUNNING, state.STARTING) and side.pid_alive(pid):
+        reason = (f"pid {pid} is {status} but does not answer on port "
+                  f"{record.get(spec.health_port_name)}; killed it")
+        side.kill(pid)
+    elif status in (state.RUNNING, state.STARTING):
+        reason = f"its process (pid {pid}) is gone"
+    else:
+        reason = f"its last launch left status '{status}'"
+    warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {reason}; relaunching",
+                  SeamlessConfigWarning, stacklevel=5)
+    side.remove_state()
+
+
+# -- this machine ----------------------------------------------------------
+
+def _ensure_local(spec: LaunchSpec, start: float, deadline_at: float) -> ServiceHandle:
+    side = _LocalSide(spec)
+    record = _usable(spec, side, side.read_state(), deadline_at)
+    launched = record is None
+    if record is None:
+        record = local.launch(spec, deadline_at)
+    hostname = record.get("network_interface") or "localhost"
+    state.write_client(spec.key, state.client_record(hostname, record, spec.meta))
+    return _logged(_local_handle(spec, record, launched, start))
+
+
+def _local_handle(spec: LaunchSpec, record: dict[str, Any], launched: bool,
+                  start: float) -> ServiceHandle:
+    port = record["port"]
+    handle = ServiceHandle(
+        service=spec.service, key=spec.key, host="localhost",
+        url=health.base_url(health.connect_host(record.get("network_interface")), port),
+        port=port, pid=record.get("pid"), launched=launched,
+        seconds=time.monotonic() - start, dashboard_port=record.get("dashboard_port"),
+        state=dict(record))
+    return handle
+
+
+# -- another machine -------------------------------------------------------
+
+def _ensure_remote(spec: LaunchSpec, start: float, deadline_at: float) -> ServiceHandle:
+    from . import ssh, tunnel
+
+    client = state.read_client(spec.key)
+    if _client_works(spec, client):
+        return _logged(_remote_handle(spec, client, None, launched=False, start=start))
+    if client is not None:
+        tunnel.close_tunnel(client)
+        state.remove_client(spec.key)
+    try:
+        with ssh.open_remote(spec, deadline_at) as remote:
+            record, launched, client = _ensure_on(spec, remote, deadline_at)
+    except ssh.session_errors() as exc:
+        raise ServiceError(f"{spec.service} '{spec.key}': the SSH session to "
+                           f"{spec.ssh_hostname or spec.hostname} failed: "
+                           f"{type(exc).__name__}: {exc}", service=spec.service,
+                           host=spec.hostname) from None
+    state.write_client(spec.key, client)
+    return _logged(_remote_handle(spec, client, record, launched=launched, start=start))
+
+
+def _ensure_on(spec: LaunchSpec, remote: Remote, deadline_at: float):
+    """(server record, launched, client record) for a server on ``remote``."""
+    record = _usable(spec, remote, remote.read_state(), deadline_at)
+    launched = record is None
+    if record is None:
+        record = remote.launch(deadline_at)
+    try:
+        return record, launched, _reach(spec, record, deadline_at)
+    except BaseException:
+        if launched:
+            remote.abandon(record["pid"], record)
+        raise
+
+
+def _reach(spec: LaunchSpec, record: dict[str, Any], deadline_at: float) -> dict[str, Any]:
+    """Client record for a server that answers on its host: via a new tunnel,
+    or directly after checking that this machine reaches it."""
+    from . import tunnel
+
+    if spec.tunnel:
+        return tunnel.open_tunnel(spec, record, deadline_at)
+    host = health.connect_host(spec.hostname)
+    port = record[spec.health_port_name]
+    if not any(health.healthy(host, port, spec.health_path) for _ in range(ANSWER_TRIES)):
+        raise local.launch_error(
+            spec, spec.hostname or "?", f"answers on its host (port {port}) but not from "
+            f"this machine at {health.base_url(host, port)}", command=record.get("command"),
+            hint="make it listen on an interface this machine reaches (network_interface), "
+                 "or set tunnel: true")
+    client = state.client_record(spec.hostname, record, spec.meta)
+    if spec.ssh_hostname and spec.ssh_hostname != spec.hostname:
+        client["ssh_hostname"] = spec.ssh_hostname
+    client["server_pid"] = record.get("pid")
+    return client
+
+
+def _client_works(spec: LaunchSpec, client: dict[str, Any] | None) -> bool:
+    if not client or not isinstance(client.get("port"), int):
+        return False
+    if ("tunneled-port" in client) != bool(spec.tunnel):
+        return False
+    if "tunnel_pid" in client and not local.pid_alive(client["tunnel_pid"]):
+        return False
+    port = client.get(spec.health_port_name)
+    host = health.connect_host(client.get("hostname"))
+    return isinstance(port, int) and health.healthy(host, port, spec.health_path)
+
+
+def _remote_handle(spec: LaunchSpec, client: dict[str, Any], record: dict[str, Any] | None,
+                   *, launched: bool, start: float) -> ServiceHandle:
+    tunneled = "tunneled-port" in client
+    local_port = client["port"]
+    handle = ServiceHandle(
+        service=spec.service, key=spec.key, host=spec.hostname or "localhost",
+        url=health.base_url(health.connect_host(client.get("hostname")), local_port),
+        port=client["tunneled-port"] if tunneled else local_port,
+        pid=(record or {}).get("pid", client.get("server_pid")), launched=launched,
+        seconds=time.monotonic() - start, dashboard_port=client.get("dashboard_port"),
+        tunnel_port=local_port if tunneled else None, state=dict(record or client))
+    return handle
+
+
+def _logged(handle: ServiceHandle) -> ServiceHandle:
+    logger.info("%s %s '%s' on %s at %s (pid %s) in %.2f s",
+                "launched" if handle.launched else "reusing", handle.service, handle.key,
+                handle.host, handle.url, handle.pid, handle.seconds)
+    return handle
