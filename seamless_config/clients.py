@@ -3,7 +3,7 @@
 Not the clients Seamless computes with (those live in seamless-remote): just
 enough to verify that a launched server stores and serves what it should.
 Checksums are SHA-256 hex of the buffer (COMPAT.md section 4).
-``requests`` is imported inside the methods to keep imports light.
+Requests go through ``_http`` (standard library, no proxies).
 """
 
 from __future__ import annotations
@@ -21,38 +21,32 @@ def checksum_of(buffer: bytes) -> str:
     return hashlib.sha256(buffer).hexdigest()
 
 
-def _session():
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False  # Seamless servers are cluster-internal or tunneled
-    return session
-
-
 class _Client:
     def __init__(self, url: str, timeout: float = READ_TIMEOUT):
         self.url = url.rstrip("/")
-        self.timeout = (CONNECT_TIMEOUT, timeout)
+        self.timeout = timeout
 
-    def _request(self, method: str, path: str, **kwargs):
-        import requests
+    def _request(self, method: str, path: str, body: bytes | None = None, json_body=None):
+        from ._http import HTTPFailure, request
 
-        url = f"{self.url}/{path}"
-        with _session() as session:
-            try:
-                return session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.RequestException as exc:
-                raise ServiceError(f"{method} {url} failed: {exc}") from None
+        content_type = None
+        if json_body is not None:
+            body, content_type = json.dumps(json_body).encode(), "application/json"
+        try:
+            return request(method, f"{self.url}/{path}", body, self.timeout, CONNECT_TIMEOUT,
+                           content_type)
+        except HTTPFailure as exc:
+            raise ServiceError(str(exc)) from None
 
     def healthy(self) -> bool:
         try:
             response = self._request("GET", "healthcheck")
         except ServiceError:
             return False
-        return response.status_code == 200
+        return response.status == 200
 
     def _fail(self, what: str, response) -> ServiceError:
-        return ServiceError(f"{what} at {self.url}: HTTP {response.status_code} "
+        return ServiceError(f"{what} at {self.url}: HTTP {response.status} "
                             f"{response.text[:200]!r}")
 
 
@@ -60,14 +54,14 @@ class BufferClient(_Client):
     """A hashserver: buffers addressed by their checksum."""
 
     def has(self, checksums: list[str]) -> list[bool]:
-        response = self._request("GET", "has", json=list(checksums))
-        if response.status_code != 200:
+        response = self._request("GET", "has", json_body=list(checksums))
+        if response.status != 200:
             raise self._fail("'has' query failed", response)
         return [bool(x) for x in response.json()]
 
     def get(self, checksum: str) -> bytes:
         response = self._request("GET", checksum)
-        if response.status_code != 200:
+        if response.status != 200:
             raise self._fail(f"buffer {checksum} could not be read", response)
         buffer = response.content
         if checksum_of(buffer) != checksum:
@@ -77,8 +71,8 @@ class BufferClient(_Client):
 
     def put(self, buffer: bytes) -> str:
         checksum = checksum_of(buffer)
-        response = self._request("PUT", checksum, data=buffer)
-        if response.status_code not in (200, 201, 202):
+        response = self._request("PUT", checksum, buffer)
+        if response.status not in (200, 201, 202):
             raise self._fail(f"buffer {checksum} could not be written", response)
         return checksum
 
@@ -88,18 +82,18 @@ class DatabaseClient(_Client):
 
     def get_transformation_result(self, checksum: str) -> str | None:
         body = {"type": "transformation", "checksum": checksum}
-        response = self._request("GET", "", data=json.dumps(body))
-        if response.status_code == 404:
+        response = self._request("GET", "", json_body=body)
+        if response.status == 404:
             return None
-        if response.status_code != 200:
+        if response.status != 200:
             raise self._fail(f"transformation {checksum} could not be read", response)
         text = response.text.strip()
         return text or None
 
     def set_transformation_result(self, checksum: str, result: str) -> None:
         body = {"type": "transformation", "checksum": checksum, "value": result}
-        response = self._request("PUT", "", data=json.dumps(body))
-        if response.status_code != 200:
+        response = self._request("PUT", "", json_body=body)
+        if response.status != 200:
             raise self._fail(f"transformation {checksum} could not be written", response)
 
 

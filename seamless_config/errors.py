@@ -34,12 +34,16 @@ def display_path(path: str) -> str:
     if not path or path.startswith("<"):
         return path
     path = os.path.abspath(path)
-    cwd = os.getcwd()
-    if path == cwd or path.startswith(cwd.rstrip(os.sep) + os.sep):
+    cwd = os.getcwd().rstrip(os.sep)
+    home = os.path.expanduser("~").rstrip(os.sep)
+    in_cwd = path == cwd or path.startswith(cwd + os.sep)
+    in_home = bool(home) and path.startswith(home + os.sep)
+    # Below both (a project inside $HOME, or a test's fake home inside its
+    # work tree): the deeper root gives the shorter, more telling name.
+    if in_home and (not in_cwd or len(home) > len(cwd)):
+        return "~" + path[len(home):]
+    if in_cwd:
         return os.path.relpath(path, cwd)
-    home = os.path.expanduser("~")
-    if home not in ("", "/") and path.startswith(home.rstrip(os.sep) + os.sep):
-        return "~" + path[len(home.rstrip(os.sep)):]
     return path
 
 

@@ -8,11 +8,12 @@ microseconds.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.resources
+import os
 from pathlib import Path
 
-from lark import Lark
 
 
 def _grammar_dir():
@@ -32,8 +33,38 @@ def grammar_text(name: str) -> str:
 
 
 @functools.cache
-def parser(name: str, **lark_options) -> Lark:
+def parser(name: str, **lark_options):
     """A parser for ``grammar/<name>.lark``; LALR unless told otherwise.
     Options must be hashable: they are part of the cache key."""
+    from lark import Lark
+
+    text = grammar_text(name)
     options = {"parser": "lalr", **lark_options}
-    return Lark(grammar_text(name), **options)
+    cache = _cache_file(name, text, options) if options["parser"] == "lalr" else None
+    if cache:
+        try:
+            return Lark(text, **options, cache=cache)
+        except Exception:  # a truncated or foreign cache file: build afresh
+            with contextlib.suppress(OSError):
+                os.unlink(cache)
+    return Lark(text, **options)
+
+
+def _cache_file(name: str, text: str, options: dict) -> str | None:
+    """Building the LALR tables costs ~15 ms per process; lark can pickle
+    them. The pickle lives in the user's own cache directory, never in a
+    shared /tmp where another user could plant one, and its name carries a
+    hash of the grammar, the options and lark's version."""
+    import hashlib
+
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "seamless-config")
+    digest = hashlib.sha256(repr((text, sorted(options.items()), lark.__version__))
+                            .encode()).hexdigest()[:16]
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return os.path.join(folder, f"{name}-{digest}.lark-cache")

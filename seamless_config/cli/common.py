@@ -17,7 +17,7 @@ EXIT_CONFIG = 3  # a mistake in a configuration file or argument
 EXIT_SERVICE = 4  # a server could not be started, reached or verified
 
 
-def parse_stage(value: str | None) -> tuple[str | None, str | None]:
+def parse_stage(value: str | None, hint: str = "--stage") -> tuple[str | None, str | None]:
     """``STAGE[:SUBSTAGE]`` from the command line."""
     if not value:
         return None, None
@@ -26,7 +26,7 @@ def parse_stage(value: str | None) -> tuple[str | None, str | None]:
 
     for part, what in ((stage, "stage"), (substage, "substage")):
         if (part or what == "stage") and name_problem(part, what):
-            raise click.BadParameter(name_problem(part, what), param_hint="--stage")
+            raise click.BadParameter(name_problem(part, what), param_hint=hint)
     return stage, substage or None
 
 
@@ -36,7 +36,7 @@ def stage_option(f):
 
 
 def workdir_option(f):
-    return click.option("--workdir", type=click.Path(file_okay=False), default=None,
+    return click.option("--workdir", type=click.Path(exists=True, file_okay=False), default=None,
                         help="Directory whose seamless.yaml chain is read (default: current).")(f)
 
 
@@ -80,3 +80,30 @@ def evaluate(workdir: str | None, stage: str | None):
 
     st, sub = parse_stage(stage)
     return evaluate_workdir(workdir_of(workdir), stage=st, substage=sub)
+
+
+# Colours by role (explain.py names the roles); click drops them when piped.
+ROLE_STYLES = {
+    "heading": {"bold": True}, "name": {"fg": "cyan", "bold": True}, "value": {"fg": "green"},
+    "location": {"fg": "blue"}, "quote": {"dim": True}, "dim": {"dim": True},
+    "overridden": {"fg": "yellow"}, "warning": {"fg": "yellow"}, "found": {"fg": "green"},
+    "absent": {"dim": True}, "error": {"fg": "red", "bold": True},
+}
+
+
+def style(text: str, role: str) -> str:
+    return click.style(text, **ROLE_STYLES.get(role, {}))
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(f)
+
+
+def echo_lines(lines) -> None:
+    click.echo("\n".join(lines))
+
+
+def echo_json(data) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2))

@@ -1,8 +1,6 @@
 """HTTP health checks: a launched server counts only once its port answers.
 
-``requests`` is imported inside the functions so that importing the
-package stays light. The environment's proxy settings are ignored: a health
-check through a proxy would test the proxy, not the server.
+Requests go through ``_http`` (standard library, no proxies).
 """
 
 from __future__ import annotations
@@ -35,13 +33,11 @@ def healthy(url_or_host: str, port: int | None = None, path: str = "healthcheck"
             timeout: float = 2.0) -> bool:
     """True when ``GET <url>/<path>`` answers 2xx. ``url_or_host`` is either
     a base URL (``port`` None) or a host name."""
-    import requests
+    from .._http import HTTPFailure, request
 
-    url = health_url(url_or_host, port, path)
-    with requests.Session() as session:
-        session.trust_env = False
-        try:
-            response = session.get(url, timeout=(CONNECT_TIMEOUT, timeout))
-        except requests.RequestException:
-            return False
-    return 200 <= response.status_code < 300
+    try:
+        response = request("GET", health_url(url_or_host, port, path), timeout=timeout,
+                           connect_timeout=CONNECT_TIMEOUT)
+    except HTTPFailure:
+        return False
+    return 200 <= response.status < 300

@@ -1,0 +1,33 @@
+"""``seamless-config``: explain, show, check, diff, plan, schema, golden.
+
+Every subcommand imports what it needs when it runs, so starting the tool
+costs click and nothing else (no requests, fabric or distributed).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .check import check
+from .explain import diff, explain, show
+from .golden import golden
+from .plan import plan
+from .schema import schema
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Inspect a seamless-config configuration: why each setting has its
+    value, what init would start, and what is wrong with it."""
+
+
+for command in (explain, show, check, diff, plan, schema, golden):
+    cli.add_command(command)
+
+
+def main(argv=None):
+    return cli.main(args=argv, prog_name="seamless-config")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

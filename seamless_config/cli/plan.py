@@ -1,0 +1,39 @@
+"""``plan``: every server init would start, and whether it runs already."""
+
+from __future__ import annotations
+
+import click
+
+from .common import (echo_json, echo_lines, evaluate, guarded, json_option, stage_option,
+                     style, verbose_option, workdir_option)
+
+
+def probe(spec) -> dict | None:
+    """What serves ``spec`` now: asks the executor, which checks the pid and
+    the health port, and never launches or cleans anything up."""
+    from ..launch.executor import read_handle
+
+    handle = read_handle(spec)
+    if handle is None:
+        return None
+    return {k: v for k, v in (("url", handle.url), ("pid", handle.pid)) if v is not None}
+
+
+@click.command()
+@workdir_option
+@stage_option
+@json_option
+@verbose_option
+@guarded
+def plan(workdir, stage, as_json):
+    """Every server init would start: host, key, command line, work
+    directory, log file, handshake, and whether it is already running."""
+    from ..document import plan_document
+
+    doc = plan_document(evaluate(workdir, stage), probe)
+    if as_json:
+        echo_json(doc)
+    else:
+        from ..explain import plan_lines
+
+        echo_lines(plan_lines(doc["services"], style))
