@@ -270,6 +270,11 @@ def plan_entry(spec, running: dict | None = None) -> dict:
         "log_file": _shown_path(spec.log_file),
         "handshake": handshake,
         "conda": spec.conda,
+        "ssh_hostname": spec.ssh_hostname,
+        "tunnel": spec.tunnel or None,
+        "network_interface": spec.network_interface,
+        "port_range": [spec.port_start, spec.port_end] if spec.port_start else None,
+        "file_parameters": dict(spec.file_parameters) if spec.file_parameters else None,
     }) | {"running": running}
 
 

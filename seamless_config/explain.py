@@ -110,7 +110,7 @@ def cluster_lines(cluster: dict | None, style: Style) -> list[str]:
                       + f"  ({cluster['source']})", style))
     if cluster.get("overrides"):
         lines.append(_row("overrides", style(cluster["overrides"], "location")
-                          + "  (the catalogue definition; this inline one replaces it)", style))
+                          + "  (an earlier definition; this inline one replaces it)", style))
     for name in ("type", "tunnel", "workers", "default_queue"):
         if name in cluster:
             lines.append(_row(name, show_value(cluster[name]), style))
