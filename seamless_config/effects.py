@@ -83,23 +83,26 @@ def _jobserver_parameters(ctx: Context, handles) -> dict:
     return clients
 
 
-def activate(ctx: Context, session=None, *, deadline: float = 60.0) -> Activation:
+def activate(ctx: Context, session=None, *, deadline: float = 60.0,
+             on_ready=None) -> Activation:
     """Start or reuse every service the context needs, verify each, and
-    hand the storage clients to the Seamless runtime."""
+    hand the storage clients to the Seamless runtime. ``on_ready(handle)``
+    reports each service as it comes up (for progress displays)."""
     if ctx.execution == "spawn":
         _spawn(ctx)
     if not ctx.services:  # in-process, no storage: nothing to start
         return Activation(ctx)
-    from .launch.executor import ensure_parallel, ensure_service
+    from .launch.executor import ensure_parallel
 
     storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
-    handles = list(ensure_parallel(storage, deadline=deadline)) if storage else []
+    handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
     _verify_storage(handles)
     for use in ctx.services:
         if use.service in STORAGE:
             continue
         params = _jobserver_parameters(ctx, handles) if use.service == "jobserver" else None
-        handles.append(ensure_service(spec_for(ctx, use, params), deadline=deadline))
+        handles += ensure_parallel([spec_for(ctx, use, params)], deadline=deadline,
+                                   on_ready=on_ready)
     activation = Activation(ctx, handles)
     activation.runtime = _activate_runtime(ctx, handles)
     return activation

@@ -68,8 +68,10 @@ def main(stage, workdir, dry_run, as_json, deadline):
         _report_dry(ctx, as_json)
         return
     from ..effects import activate
+    from .progress import Progress
 
-    activation = activate(ctx, deadline=deadline)
+    with Progress([u.service for u in ctx.services]) as progress:
+        activation = activate(ctx, deadline=deadline, on_ready=progress.ready)
     if as_json:
         click.echo(json.dumps({"settings": dict(_settings_rows(ctx)),
                                "services": [_handle_json(h) for h in activation.handles]},

@@ -15,7 +15,7 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
 
 from ..errors import SeamlessConfigWarning, ServiceError
 from . import health, local, state
@@ -97,14 +97,22 @@ def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle
         return _ensure_remote(spec, start, deadline_at)
 
 
-def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0) -> list[ServiceHandle]:
+def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0,
+                    on_ready: Callable[[ServiceHandle], None] | None = None) -> list[ServiceHandle]:
     """``ensure_service`` for independent services at once; after all have
-    finished, raise the error, or one ServiceError listing every failure."""
+    finished, raise the error, or one ServiceError listing every failure.
+    ``on_ready`` is called (from a worker thread) as each one is up."""
     specs = list(specs)
     if not specs:
         return []
+
+    def one(spec: LaunchSpec) -> ServiceHandle:
+        handle = ensure_service(spec, deadline=deadline)
+        if on_ready is not None:
+            on_ready(handle)
+        return handle
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="ensure") as pool:
-        futures = [pool.submit(ensure_service, spec, deadline=deadline) for spec in specs]
+        futures = [pool.submit(one, spec) for spec in specs]
     errors = [f.exception() for f in futures if f.exception() is not None]
     for exc in errors:
         if not isinstance(exc, ServiceError):

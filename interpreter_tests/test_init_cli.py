@@ -1,0 +1,185 @@
+"""seamless-init as users run it: whole processes, real servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import write_tree
+from .fixtures_sshd import free_port
+
+INIT = [sys.executable, "-m", "seamless_config.cli.init"]
+
+
+def project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name="demo"):
+    write_tree(root, {"seamless.yaml": f"""
+        - project: {name}
+        - clusters:
+            here:
+              type: local
+              frontends:
+                - hashserver:
+                    bufferdir: data/buffers
+                    network_interface: 127.0.0.1
+                    port_start: {hash_ports[0]}
+                    port_end: {hash_ports[1]}
+                  database:
+                    database_dir: data/db
+                    network_interface: 127.0.0.1
+                    port_start: {db_ports[0]}
+                    port_end: {db_ports[1]}
+        - cluster: here
+        - execution: process
+        """})
+    return root
+
+
+def run_init(workdir, *args, timeout=90):
+    return subprocess.run([*INIT, "--workdir", str(workdir), *args], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ))
+
+
+def services(out) -> dict:
+    assert out.returncode == 0, out.stderr
+    return {s["service"]: s for s in json.loads(out.stdout)["services"]}
+
+
+def server_pids(launcher_dir) -> dict[str, int]:
+    found = {}
+    folder = os.path.join(launcher_dir, "server")
+    for name in os.listdir(folder):
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name)) as f:
+                found[name[:-5]] = json.load(f)["pid"]
+    return found
+
+
+def test_cold_then_warm(fake_home, tmp_path):
+    root = project(tmp_path / "p")
+    first = services(run_init(root, "--json"))
+    assert [first[s]["launched"] for s in ("hashserver", "database")] == [True, True]
+    assert first["hashserver"]["key"] == "hashserver-here-rw-demo"
+    second = services(run_init(root, "--json"))
+    assert {s: (v["url"], v["launched"]) for s, v in second.items()} == {
+        s: (v["url"], False) for s, v in first.items()}
+    assert os.path.isdir(root / "data" / "buffers" / "demo")
+    assert os.path.isfile(root / "data" / "db" / "demo" / "seamless.db")
+
+
+def test_progress_and_table_when_piped(fake_home, tmp_path):
+    out = run_init(project(tmp_path / "p"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert lines[0] == "starting: hashserver, database"
+    assert sorted(ln.split()[0] for ln in lines[1:]) == ["database", "hashserver"]
+    assert all(" ready at http://127.0.0.1:" in ln and "(launched, " in ln for ln in lines[1:])
+    table = out.stdout.splitlines()
+    assert table[-3].split() == ["service", "host", "url", "status", "seconds"]
+    assert [row.split()[3] for row in table[-2:]] == ["launched", "launched"]
+    assert "\x1b[" not in out.stdout + out.stderr  # no colour codes when piped
+
+
+def test_sigkilled_server_is_relaunched(fake_home, tmp_path):
+    root = project(tmp_path / "p")
+    services(run_init(root, "--json"))
+    launcher = os.environ["REMOTE_HTTP_LAUNCHER_DIR"]
+    os.kill(server_pids(launcher)["hashserver-here-rw-demo"], signal.SIGKILL)
+    out = run_init(root, "--json")
+    again = services(out)
+    assert (again["hashserver"]["launched"], again["database"]["launched"]) == (True, False)
+    assert "is gone" in out.stderr
+
+
+def test_eight_concurrent_inits_start_one_server_each(fake_home, tmp_path):
+    root = project(tmp_path / "p")
+    procs = [subprocess.Popen([*INIT, "--workdir", str(root), "--json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [r[1] for r in results]
+    urls = {tuple(sorted((s["service"], s["url"]) for s in json.loads(r[0])["services"]))
+            for r in results}
+    assert len(urls) == 1
+    launched = sum(s["launched"] for r in results for s in json.loads(r[0])["services"])
+    assert launched == 2  # one hashserver and one database, by exactly one process each
+    running = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert sum(str(root / "data" / "buffers" / "demo") in ln for ln in running.splitlines()
+               if ln.startswith(("hashserver", sys.executable))) <= 1
+
+
+def test_configuration_error_exits_3_and_starts_nothing(fake_home, tmp_path):
+    root = project(tmp_path / "p")
+    with open(root / "seamless.profile.yaml", "w") as f:
+        f.write("- queue: gpu\n")
+    out = run_init(root)
+    assert out.returncode == 3
+    assert out.stderr.splitlines() == [
+        f"error: {root}/seamless.profile.yaml:1:10: queue 'gpu' is not defined by cluster "
+        f"'here' (defined in {root}/seamless.yaml:3:5); it defines no queues",
+        "    1 | - queue: gpu", "      |          ^~~"]
+    assert not os.path.exists(os.environ["REMOTE_HTTP_LAUNCHER_DIR"] + "/server")
+
+
+def test_unreachable_service_exits_4_and_leaves_no_running_state(fake_home, tmp_path):
+    port = free_port()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen()
+    try:
+        root = project(tmp_path / "p", hash_ports=(port, port))
+        out = run_init(root, "--deadline", "20")
+    finally:
+        blocker.close()
+    assert out.returncode == 4, out.stderr
+    error = out.stderr[out.stderr.index("error: "):]
+    # our message, then the server's own log tail (its traceback included)
+    assert error.startswith("error: hashserver 'hashserver-here-rw-demo' on localhost: ")
+    assert f"No free port available in range {port}-{port}" in error
+    state_dir = os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server")
+    for name in os.listdir(state_dir):
+        if name.startswith("hashserver") and name.endswith(".json"):
+            with open(os.path.join(state_dir, name)) as f:
+                assert json.load(f)["status"] != "running"
+
+
+HOSTILE = ["$(touch {marker})", "`touch {marker}`", "x; touch {marker}", "{{x}}", "a b",
+           "'q'", "..", "a/../b"]
+
+
+@pytest.mark.parametrize("field", ["project", "subproject", "cluster", "stage", "bufferdir"])
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_names_run_nothing(fake_home, tmp_path, field, value):
+    marker = tmp_path / "pwned"
+    value = value.format(marker=marker)
+    root = project(tmp_path / "p")
+    text = (root / "seamless.yaml").read_text()
+    quoted = json.dumps(value)  # a YAML double-quoted scalar
+    if field == "bufferdir":
+        text = text.replace("bufferdir: data/buffers", f"bufferdir: {quoted}")
+    elif field == "cluster":
+        text = text.replace("            here:", f"            {quoted}:").replace(
+            "- cluster: here", f"- cluster: {quoted}")
+    elif field == "stage":
+        text += f"- stage {value}:\n    - project: other\n"
+    else:
+        text += f"- {field}: {quoted}\n"
+    (root / "seamless.yaml").write_text(text)
+    out = run_init(root)
+    assert out.returncode in (0, 3), out.stderr
+    assert "Traceback" not in out.stderr
+    assert not marker.exists()
+    if out.returncode == 3:
+        assert not os.path.exists(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server"))
+
+
+def test_dry_run_starts_nothing(fake_home, tmp_path):
+    out = run_init(project(tmp_path / "p"), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert [ln.split(" on ")[0] for ln in out.stdout.splitlines() if ln.startswith("would")] == [
+        "would start hashserver", "would start database"]
+    assert not os.path.exists(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server"))
