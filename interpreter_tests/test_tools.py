@@ -12,7 +12,7 @@ import sys
 import pytest
 import remote_http_launcher
 
-from seamless_config import paths, tools
+from seamless_config import paths, template, tools
 from seamless_config._yaml import compose_text
 from seamless_config.catalogue import parse_clusters
 from seamless_config.errors import ConfigError, Span
@@ -569,7 +569,7 @@ def test_tools_yaml_errors(changes, message):
 
 def test_status_file_must_be_a_whole_word():
     tool = dataclasses.replace(tools._tool_def("t", GOOD_BODY),
-                               command=tools.template.parse("x --status-file={status_file}"))
+                               command=template.parse("x --status-file={status_file}"))
     with pytest.raises(ValueError) as info:
         tools._rendered(tool, {"cluster": "c", "bufferdir": "/b"})
     assert str(info.value) == "t: {status_file} must be a whole argv word"

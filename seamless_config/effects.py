@@ -94,8 +94,10 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
         return Activation(ctx)
     from .launch.executor import ensure_parallel
 
-    storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
-    handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
+    handles = _reuse_running(ctx, on_ready)
+    if handles is None:
+        storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
+        handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
     _verify_storage(handles)
     for use in ctx.services:
         if use.service in STORAGE:
@@ -106,6 +108,30 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
     activation = Activation(ctx, handles)
     activation.runtime = _activate_runtime(ctx, handles)
     return activation
+
+
+def _reuse_running(ctx: Context, on_ready) -> list | None:
+    """The warm path: when every storage service runs healthy on this
+    machine, take them as they are, without building launch specs (which
+    parses templates). Anything else goes through the locked launch path."""
+    from .launch.executor import reuse_local
+    from .model import is_local_frontend
+    from .tools import handshake_of
+
+    handles = []
+    for use in ctx.services:
+        if use.service not in STORAGE:
+            continue
+        if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):
+            return None
+        handle = reuse_local(use.service, use.key, handshake_of(use.service))
+        if handle is None:
+            return None
+        handles.append(handle)
+    for handle in handles:
+        if on_ready is not None:
+            on_ready(handle)
+    return handles
 
 
 def _verify_storage(handles) -> None:

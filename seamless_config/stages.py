@@ -8,13 +8,15 @@ reads "missing substage name after ':'" instead of "unexpected $END".
 from __future__ import annotations
 
 import re
-
-from lark import Token, UnexpectedInput
+from typing import TYPE_CHECKING
 
 from . import grammars
 from .errors import ConfigError, Span
 from .names import check_name
 from .nodes import StageSelector
+
+if TYPE_CHECKING:  # lark is imported only when a file has a stage key
+    from lark import Token, UnexpectedInput
 
 HINT = "write 'stage NAME' or 'stage NAME:SUBSTAGE'"
 
@@ -37,6 +39,8 @@ def parse_stage_key(text: str, span: Span) -> StageSelector | None:
     with the word ``stage``. ``span`` is where ``text``'s first character is."""
     if not _STAGE_WORD.match(text):
         return None
+    from lark import UnexpectedInput
+
     try:
         tree = grammars.parser("stage").parse(text)
     except UnexpectedInput as exc:
@@ -48,7 +52,7 @@ def parse_stage_key(text: str, span: Span) -> StageSelector | None:
     return StageSelector(stage, check_name(str(names[1]), _token_span(names[1], span), "substage"))
 
 
-def _classify(exc: UnexpectedInput, text: str, span: Span) -> ConfigError:
+def _classify(exc: "UnexpectedInput", text: str, span: Span) -> ConfigError:
     token = getattr(exc, "token", None)
     label = exc.match_examples(grammars.parser("stage").parse, _EXAMPLES,
                                token_type_match_fallback=True)
@@ -61,7 +65,7 @@ def _classify(exc: UnexpectedInput, text: str, span: Span) -> ConfigError:
     return ConfigError(message, _offset(span, exc.column), HINT)
 
 
-def _token_span(token: Token, span: Span) -> Span:
+def _token_span(token: "Token", span: Span) -> Span:
     start = _offset(span, token.column)
     if start is span:
         return span

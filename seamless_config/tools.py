@@ -14,17 +14,19 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import yaml
 
-from . import template
 from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
 from .launch.spec import STATUS_FILE, LaunchSpec
 from .model import (Cluster, Frontend, Queue, Service, frozen_map,
                     is_local_frontend, service_directory)
 from .names import path_problem, token_problem
 from .paths import scope_subpath, storage_subpath
+
+if TYPE_CHECKING:  # lark (through template) loads only when a spec is built
+    from . import template
 
 SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
 JOB_SERVICES = ("jobserver", "daskserver", "pure_daskserver")
@@ -61,18 +63,28 @@ class ToolDef:
     name: str
     hosted_by: str
     variables: frozenset[str]
-    key: template.Template
-    workdir: template.Template
-    log_file: template.Template
-    command: template.Template
+    key: "template.Template"
+    workdir: "template.Template"
+    log_file: "template.Template"
+    command: "template.Template"
     handshake: Any
     timeout: int
 
 
 @functools.cache
+def _raw_tools() -> Mapping[str, Any]:
+    return yaml.safe_load(Path(__file__).with_name("tools.yaml").read_text(encoding="utf-8"))
+
+
+def handshake_of(service: str) -> Any:
+    """How ``service`` answers its health check (no template parsing)."""
+    return _raw_tools()[service]["handshake"]
+
+
+@functools.cache
 def tool_defs() -> Mapping[str, ToolDef]:
     """``tools.yaml``, read and checked once, on first use."""
-    raw = yaml.safe_load(Path(__file__).with_name("tools.yaml").read_text(encoding="utf-8"))
+    raw = _raw_tools()
     if sorted(raw) != sorted(SERVICES):
         raise ValueError(f"tools.yaml must describe exactly: {', '.join(SERVICES)}")
     return frozen_map({name: _tool_def(name, body) for name, body in raw.items()})
@@ -83,6 +95,8 @@ def _tool_def(name: str, body: Mapping[str, Any]) -> ToolDef:
     if declared - INPUTS:
         raise ValueError(f"tools.yaml: {name} declares unknown variable(s) "
                          f"{', '.join(sorted(declared - INPUTS))}")
+    from . import template
+
     parsed = {part: template.parse(body[part]) for part in DERIVED}
     for part, tpl in parsed.items():
         unknown = tpl.variables - declared - DERIVED[part]

@@ -125,6 +125,12 @@ def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0,
     return [f.result() for f in futures]
 
 
+def reuse_local(service: str, key: str, handshake: Any) -> ServiceHandle | None:
+    """A healthy server for ``key`` on this machine, found without a full
+    launch spec: the warm path of seamless-init needs no templates."""
+    return read_handle(LaunchSpec(service, key, (), "", "", handshake=handshake))
+
+
 def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
     """What serves ``spec`` now, if anything; launches and cleans nothing."""
     if spec.is_local:
