@@ -17,7 +17,15 @@ from .fixtures_sshd import free_port
 INIT = [sys.executable, "-m", "seamless_config.cli.init"]
 
 
-def project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name="demo"):
+JOBSERVER = """
+                  jobserver:
+                    network_interface: 127.0.0.1
+                    port_start: 43300
+                    port_end: 43399"""
+
+
+def project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name="demo",
+            jobserver=False):
     write_tree(root, {"seamless.yaml": f"""
         - project: {name}
         - clusters:
@@ -33,9 +41,9 @@ def project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name="demo
                     database_dir: data/db
                     network_interface: 127.0.0.1
                     port_start: {db_ports[0]}
-                    port_end: {db_ports[1]}
+                    port_end: {db_ports[1]}{JOBSERVER if jobserver else ""}
         - cluster: here
-        - execution: process
+        - execution: {"remote" if jobserver else "process"}
         """})
     return root
 
@@ -183,3 +191,17 @@ def test_dry_run_starts_nothing(fake_home, tmp_path):
     assert [ln.split(" on ")[0] for ln in out.stdout.splitlines() if ln.startswith("would")] == [
         "would start hashserver", "would start database"]
     assert not os.path.exists(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server"))
+
+
+def test_jobserver_starts_after_storage_and_gets_its_clients(fake_home, tmp_path):
+    root = project(tmp_path / "p", jobserver=True)
+    found = services(run_init(root, "--json"))
+    assert sorted(found) == ["database", "hashserver", "jobserver"]
+    state = os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server",
+                         "jobserver-here-rw-demo.json")
+    with open(state) as f:
+        parameters = json.load(f)["parameters"]
+    assert parameters == {
+        "buffer": [{"readonly": False, "url": found["hashserver"]["url"],
+                    "directory": str(root / "data" / "buffers" / "demo")}],
+        "database": [{"readonly": False, "url": found["database"]["url"]}]}

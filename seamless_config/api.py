@@ -118,14 +118,19 @@ def get_nparallel() -> int:
 
 
 def get_context():
-    """The resolved Context (evaluating the files if needed)."""
-    return default_session().context()
+    """The resolved Context (evaluating the files of the calling script's
+    directory, or of ``set_workdir``, if nothing was evaluated yet)."""
+    session = default_session()
+    if session.peek() is None:
+        return session.load(_workdir(None, 1))
+    return session.context()
 
 
 def _deactivate(session) -> None:
+    """Take the previous stage's clients (or handed-down ones) out of the
+    Seamless runtime; the servers keep running for reuse."""
     if session.activation is not None:
-        from .effects import deactivate
-
-        deactivate(session.activation)
+        session.activation.deactivate()
         session.activation = None
+    session.remote_clients, session.in_remote = None, False  # the files rule from now on
     session.initialized = False
