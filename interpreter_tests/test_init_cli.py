@@ -205,3 +205,24 @@ def test_jobserver_starts_after_storage_and_gets_its_clients(fake_home, tmp_path
         "buffer": [{"readonly": False, "url": found["hashserver"]["url"],
                     "directory": str(root / "data" / "buffers" / "demo")}],
         "database": [{"readonly": False, "url": found["database"]["url"]}]}
+
+
+def test_jobserver_with_stale_clients_is_restarted(fake_home, tmp_path):
+    root = project(tmp_path / "p", jobserver=True)
+    first = services(run_init(root, "--json"))
+    launcher = os.environ["REMOTE_HTTP_LAUNCHER_DIR"]
+    os.kill(server_pids(launcher)["hashserver-here-rw-demo"], signal.SIGKILL)
+    old_port = int(first["hashserver"]["url"].rsplit(":", 1)[1])
+    blocker = socket.socket()  # so the new hashserver surely gets another port
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", old_port))
+    try:
+        out = run_init(root, "--json")
+    finally:
+        blocker.close()
+    again = services(out)
+    assert again["jobserver"]["launched"] is True
+    assert "started with other parameters" in out.stderr
+    with open(os.path.join(launcher, "server", "jobserver-here-rw-demo.json")) as f:
+        assert json.load(f)["parameters"]["buffer"][0]["url"] == again["hashserver"]["url"]
+    assert again["hashserver"]["url"] != first["hashserver"]["url"]

@@ -158,9 +158,26 @@ def _usable(spec: LaunchSpec, side: _Side, record: dict[str, Any] | None,
         # Another launcher without our lock (remote-http-launcher) is starting it.
         record = _wait_foreign_start(side, record, pid, deadline_at)
     if record.get("status") == state.RUNNING and side.pid_alive(pid) and _answers(side, record):
-        return record
+        if _same_parameters(spec, record):
+            return record
+        # e.g. a jobserver still pointing at a hashserver that moved: reusing
+        # it would send results to storage that is gone
+        warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: it was started with other "
+                      f"parameters (pid {pid}); restarting it", SeamlessConfigWarning,
+                      stacklevel=4)
+        side.kill(pid)
+        side.remove_state()
+        return None
     _discard(spec, side, record)
     return None
+
+
+def _same_parameters(spec: LaunchSpec, record: dict[str, Any]) -> bool:
+    """Servers configured through ``parameters`` (jobserver, daskserver)
+    are reusable only with the parameters this launch would give them."""
+    if spec.file_parameters is None or not spec.argv:  # reuse_local: no opinion
+        return True
+    return record.get("parameters") == dict(spec.file_parameters)
 
 
 def _wait_foreign_start(side: _Side, record: dict[str, Any], pid: Any,
