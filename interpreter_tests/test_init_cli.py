@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -207,15 +208,29 @@ def test_jobserver_starts_after_storage_and_gets_its_clients(fake_home, tmp_path
         "database": [{"readonly": False, "url": found["database"]["url"]}]}
 
 
+def occupy(port: int, within: float = 10.0) -> socket.socket:
+    """Bind ``port`` as soon as the killed server has let go of it."""
+    limit = time.monotonic() + within
+    while True:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return sock
+        except OSError:
+            sock.close()
+            if time.monotonic() > limit:
+                raise
+            time.sleep(0.1)
+
+
 def test_jobserver_with_stale_clients_is_restarted(fake_home, tmp_path):
     root = project(tmp_path / "p", jobserver=True)
     first = services(run_init(root, "--json"))
     launcher = os.environ["REMOTE_HTTP_LAUNCHER_DIR"]
     os.kill(server_pids(launcher)["hashserver-here-rw-demo"], signal.SIGKILL)
     old_port = int(first["hashserver"]["url"].rsplit(":", 1)[1])
-    blocker = socket.socket()  # so the new hashserver surely gets another port
-    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    blocker.bind(("127.0.0.1", old_port))
+    blocker = occupy(old_port)  # so the new hashserver surely gets another port
     try:
         out = run_init(root, "--json")
     finally:
