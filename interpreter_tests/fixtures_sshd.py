@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from seamless_config.launch.local import pid_alive
+
 __all__ = ["sshd", "fake_home", "remote_cleanup", "SshServer", "become_subreaper",
            "free_port", "kill_pid", "kill_started", "started_pids", "hashserver_spec",
            "database_spec", "jobserver_spec", "REPO"]
@@ -48,20 +50,6 @@ def free_port() -> int:
 
 # -- cleanup by pid ----------------------------------------------------------
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)
@@ -72,7 +60,7 @@ def _reap(pid: int) -> None:
 def kill_pid(pid: int, grace: float = 3.0) -> None:
     """SIGTERM (group first), SIGKILL after ``grace``; reap if it is ours."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not _alive(pid):
+        if not pid_alive(pid):
             break
         for target in (lambda: os.killpg(pid, sig), lambda: os.kill(pid, sig)):
             try:
@@ -81,7 +69,7 @@ def kill_pid(pid: int, grace: float = 3.0) -> None:
             except (ProcessLookupError, PermissionError):
                 continue
         end = time.monotonic() + grace
-        while _alive(pid) and time.monotonic() < end:
+        while pid_alive(pid) and time.monotonic() < end:
             _reap(pid)
             time.sleep(0.05)
     _reap(pid)
