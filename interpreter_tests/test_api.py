@@ -157,3 +157,37 @@ def test_cli_init_exits_at_once_for_workers(home, tmp_path):
     out = subprocess.run([sys.executable, "-m", "seamless_config.cli.init"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
+
+
+def test_init_is_a_noop_inside_a_seamless_worker(tree, home, tmp_path):
+    root = tree({"seamless.yaml": "- project: p\n"})
+    code = ("import seamless, seamless_config\n"
+            "seamless.set_is_worker(True)\n"
+            f"print(seamless_config.init({str(root)!r}))\n")
+    out = run_python(code, tmp_path, home)
+    assert (out.returncode, out.stdout.strip()) == (0, "None"), out.stderr
+
+
+def test_check_remote_redundancy_names_the_backend(tree, home):
+    root = tree({"seamless.profile.yaml": PROFILE.replace(
+        "      frontends:\n", "      frontends:\n        - jobserver: {}\n")})
+    config_files.load_config_files(str(root))
+    assert select.check_remote_redundancy("mine") == "jobserver"
+    assert select.check_remote_redundancy() == "jobserver"
+
+
+def test_change_stage_without_arguments_keeps_the_selected_stage(tree, home):
+    # persistent: false, so that making it effective starts no server
+    root = tree({"seamless.profile.yaml": PROFILE + "- persistent: false\n"})
+    seamless_config.set_workdir(str(root))
+    select.select_stage("prod")
+    config_files.load_config_files()
+    seamless_config.change_stage()
+    ctx = seamless_config.get_context()
+    assert (ctx.stage, ctx.value("subproject")) == ("prod", "prodsub")
+
+
+def test_get_seamless_cache(monkeypatch, home):
+    assert seamless_config.get_seamless_cache() is None
+    monkeypatch.setenv("SEAMLESS_CACHE", "/data/cache")
+    assert seamless_config.get_seamless_cache() == "/data/cache"

@@ -54,11 +54,23 @@ def _configure(workdir: str, launch: bool):
     return ctx
 
 
+def _in_seamless_worker() -> bool:
+    """Inside a Seamless worker process the parent's configuration is
+    handed down (set_remote_clients); reading files again would be wrong."""
+    seamless = sys.modules.get("seamless")
+    is_worker = getattr(seamless, "is_worker", None)
+    try:
+        return bool(is_worker()) if callable(is_worker) else False
+    except Exception:  # a runtime too old or too new to say: assume not
+        return False
+
+
 def init(workdir: str | None = None, *, launch: bool = True):
     """Read the configuration and make it effective; a no-op when already
-    initialised. ``workdir`` defaults to the calling script's directory."""
+    initialised, or inside a Seamless worker. ``workdir`` defaults to the
+    calling script's directory."""
     session = default_session()
-    if session.initialized:
+    if session.initialized or _in_seamless_worker():
         return session.peek()
     if session.remote_clients is not None:
         from .extern_clients import activate_given_clients
@@ -115,6 +127,11 @@ def get_nparallel() -> int:
         raise ConfigurationError("nparallel is not set: add '- nparallel: N' "
                                  "or call set_nparallel(N)")
     return value
+
+
+def get_seamless_cache() -> str | None:
+    """The ``SEAMLESS_CACHE`` directory when that mode is on, else None."""
+    return os.environ.get("SEAMLESS_CACHE") or None
 
 
 def get_context():

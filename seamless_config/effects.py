@@ -54,6 +54,11 @@ class Activation:
             if h.service in STORAGE:
                 yield _client_entry(self.context, h)
 
+    def deactivate(self) -> None:
+        if self.runtime is not None:
+            self.runtime.deactivate()
+            self.runtime = None
+
 
 def _client_entry(ctx: Context, handle) -> dict:
     kind = "buffer" if handle.service == "hashserver" else "database"
@@ -143,12 +148,18 @@ def _verify_storage(handles) -> None:
 
 
 def _activate_runtime(ctx: Context, handles):
-    from .runtime import activate_clients
+    """Point the Seamless runtime at the servers in ``handles``: storage
+    always, the job server only for ``execution: remote``."""
+    from .runtime import activate_clients, job_backend
 
     entries = [_client_entry(ctx, h) for h in handles if h.service in STORAGE]
-    buffers = [e for e in entries if e["kind"] == "buffer"]
-    databases = [e for e in entries if e["kind"] == "database"]
-    return activate_clients(buffers, databases)
+    job = None
+    for h in handles:
+        if h.service not in STORAGE and ctx.execution == "remote":
+            spec = spec_for(ctx, ctx.service(h.service))
+            job = job_backend(h.service, h.url, spec.file_parameters,
+                              spec.extra.get("cluster_string"))
+    return activate_clients(entries, job=job)
 
 
 def _spawn(ctx: Context) -> None:
@@ -167,6 +178,4 @@ def _spawn(ctx: Context) -> None:
 
 def deactivate(activation: Activation) -> None:
     """Undo the runtime activation; servers keep running for reuse."""
-    runtime = activation.runtime
-    if runtime is not None and hasattr(runtime, "deactivate"):
-        runtime.deactivate()
+    activation.deactivate()

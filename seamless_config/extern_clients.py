@@ -3,7 +3,10 @@
 ``collect_remote_clients`` describes the running hashserver and database
 as JSON-able data; a worker restores them with ``set_remote_clients``
 (``in_remote=True`` picks the addresses valid inside the cluster) or from
-the ``SEAMLESS_REMOTE_CLIENTS`` environment variable.
+the ``SEAMLESS_REMOTE_CLIENTS`` environment variable. Servers that run
+jobs (seamless-jobserver, the Dask worker plugin) call
+``set_remote_clients`` and never ``init()``, so the clients are handed to
+the Seamless runtime at once.
 """
 
 from __future__ import annotations
@@ -13,56 +16,72 @@ import logging
 import os
 
 from .errors import ConfigurationError
+from .runtime import FIELDS as _FIELDS, forwarded_clients
 from .session import default_session
 
 logger = logging.getLogger("seamless_config")
 ENV_VAR = "SEAMLESS_REMOTE_CLIENTS"
-_FIELDS = {"buffer": ("readonly", "url", "directory", "remote_url", "remote_directory"),
-           "database": ("readonly", "url", "remote_url")}
+# Set by seamless-dask in its workers, for the processes they start.
+DASK_SCHEDULER_VAR, DASK_WORKERS_VAR = "SEAMLESS_DASK_SCHEDULER", "SEAMLESS_DASK_WORKERS"
 
 
 def collect_remote_clients(cluster: str | None = None) -> dict:
     """``{"buffer": [...], "database": [...]}`` for the services the current
-    activation started or reused (of ``cluster``, if given)."""
+    activation started or reused (of ``cluster``, if given); clients that
+    were themselves handed down belong to every cluster."""
     activation = default_session().activation
-    result: dict = {"buffer": [], "database": []}
     if activation is None:
-        return result
-    for entry in activation.client_entries():
-        if cluster is None or entry["cluster"] == cluster:
-            result[entry["kind"]].append({k: v for k, v in entry.items()
-                                          if k in _FIELDS[entry["kind"]]})
-    return result
+        return forwarded_clients(())
+    return forwarded_clients(e for e in activation.client_entries()
+                             if cluster is None or e["cluster"] in (None, cluster))
 
 
 def _validate(clients) -> dict:
     if not isinstance(clients, dict):
         raise ConfigurationError(f"remote clients must be a dict, not {type(clients).__name__}")
     out = {}
-    for kind, entries in clients.items():
-        if kind not in _FIELDS or not isinstance(entries, list):
-            raise ConfigurationError(f"remote clients: unexpected entry {kind!r}; "
-                                     "expected 'buffer' and/or 'database' lists")
+    for kind in _FIELDS:  # other keys (a jobserver's "record") are not clients
+        entries = clients.get(kind, [])
+        if not isinstance(entries, list):
+            raise ConfigurationError(f"remote clients: '{kind}' must be a list, "
+                                     f"not {type(entries).__name__}")
         for entry in entries:
-            unknown = set(entry) - set(_FIELDS[kind]) if isinstance(entry, dict) else {entry}
-            if unknown:
-                raise ConfigurationError(f"remote clients: unexpected field(s) "
-                                         f"{sorted(map(str, unknown))} in a {kind} entry")
+            _check_entry(kind, entry)
         out[kind] = [dict(e) for e in entries]
     return out
 
 
+def _check_entry(kind: str, entry) -> None:
+    unknown = set(entry) - set(_FIELDS[kind]) if isinstance(entry, dict) else {entry}
+    if unknown:
+        raise ConfigurationError(f"remote clients: unexpected field(s) "
+                                 f"{sorted(map(str, unknown))} in a {kind} entry")
+    if not (entry.get("url") or entry.get("remote_url") or entry.get("directory")
+            or entry.get("remote_directory")):
+        raise ConfigurationError(f"remote clients: a {kind} entry needs a url or directory")
+
+
 def set_remote_clients(clients: dict, in_remote: bool = False) -> None:
-    """Use these clients instead of reading the files; before ``init()``."""
+    """Use these clients instead of reading the files, and activate them now;
+    before ``init()``. Repeating the same call is harmless (worker
+    bootstrap code may run more than once)."""
     session = default_session()
+    clients = _validate(clients)
+    if (clients, in_remote) == (session.remote_clients, session.in_remote) \
+            and session.activation is not None:
+        return
     if session.initialized:
         raise ConfigurationError("set_remote_clients() must be called before init()")
-    session.remote_clients = _validate(clients)
-    session.in_remote = in_remote
+    if session.activation is not None:
+        session.activation.deactivate()
+        session.activation = None
+    session.remote_clients, session.in_remote = clients, in_remote
+    activate_given_clients(session)
 
 
 def set_remote_clients_from_env(include_dask: bool = False) -> bool:
-    """Apply ``$SEAMLESS_REMOTE_CLIENTS`` if set; True when it was."""
+    """Apply ``$SEAMLESS_REMOTE_CLIENTS`` if set; True when it was. With
+    ``include_dask``, also connect to ``$SEAMLESS_DASK_SCHEDULER``."""
     text = os.environ.get(ENV_VAR)
     if not text:
         return False
@@ -70,28 +89,28 @@ def set_remote_clients_from_env(include_dask: bool = False) -> bool:
         clients = json.loads(text)
     except ValueError as exc:
         raise ConfigurationError(f"{ENV_VAR} is not valid JSON: {exc}") from None
-    if not include_dask and isinstance(clients, dict):
-        clients = {k: v for k, v in clients.items() if k in _FIELDS}
     set_remote_clients(clients, in_remote=True)
+    if include_dask and os.environ.get(DASK_SCHEDULER_VAR):
+        _attach_dask(default_session().activation)
     return True
 
 
-def chosen_urls(entry: dict, in_remote: bool) -> dict:
-    """The address fields a process should use: the ``remote_*`` ones inside
-    the cluster when present, the local ones otherwise."""
-    pick = {}
-    for field in ("url", "directory"):
-        remote = entry.get("remote_" + field)
-        pick[field] = remote if in_remote and remote else entry.get(field)
-    pick["readonly"] = bool(entry.get("readonly", True))
-    return pick
+def _attach_dask(record) -> None:
+    from .runtime import JobBackend, attach_job
+
+    try:
+        cores = int(os.environ.get(DASK_WORKERS_VAR) or 1)
+    except ValueError:
+        raise ConfigurationError(f"{DASK_WORKERS_VAR} must be an integer") from None
+    attach_job(record, JobBackend("daskserver", os.environ[DASK_SCHEDULER_VAR], cores=cores))
 
 
 def activate_given_clients(session) -> None:
-    """Activate the handed-down clients in the Seamless runtime, if any."""
+    """Activate the handed-down clients in the Seamless runtime, once."""
     from .runtime import activate_clients
 
+    if session.activation is not None:
+        return
     clients = session.remote_clients or {}
-    buffers = [chosen_urls(e, session.in_remote) for e in clients.get("buffer", [])]
-    databases = [chosen_urls(e, session.in_remote) for e in clients.get("database", [])]
-    session.activation = activate_clients(buffers, databases)
+    entries = [{"kind": kind, **e} for kind in _FIELDS for e in clients.get(kind, [])]
+    session.activation = activate_clients(entries, in_remote=session.in_remote)

@@ -129,9 +129,12 @@ def case_environment(case: Case) -> Iterator[None]:
     restored afterwards whatever happens."""
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     home = os.path.join(case.directory, "home")
+    # caches (the parser tables) stay in the user's own cache, not the case
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     try:
         for name in CLEARED:
             os.environ.pop(name, None)
+        os.environ["XDG_CACHE_HOME"] = cache
         os.environ["HOME"] = home
         os.environ["REMOTE_HTTP_LAUNCHER_DIR"] = os.path.join(home, ".remote-http-launcher")
         os.environ.update(case.env)

@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 
 logger = logging.getLogger("seamless_config")
 PREFIX = "seamless-config"  # our extern clients' names inside seamless-remote
-KINDS = ("buffer", "database")
+# The fields of a forwarded client (COMPAT.md section 5), per kind.
+FIELDS = {"buffer": ("readonly", "url", "directory", "remote_url", "remote_directory"),
+          "database": ("readonly", "url", "remote_url")}
 # seamless-remote refuses clients in worker children unless this allows them.
 ALLOW_IN_WORKER = "SEAMLESS_ALLOW_REMOTE_CLIENTS_IN_WORKER"
 
@@ -81,8 +83,7 @@ def activate_clients(entries: list, *, in_remote: bool = False,
     """Hand buffer/database ``entries`` (and the job backend) to seamless-remote."""
     record = RuntimeClients([dict(e) for e in entries], in_remote, job)
     record.buffers = [pick_addresses(e, in_remote) for e in entries if e["kind"] == "buffer"]
-    record.databases = [pick_addresses(e, in_remote) for e in entries
-                        if e["kind"] == "database"]
+    record.databases = [pick_addresses(e, in_remote) for e in entries if e["kind"] == "database"]
     if not runtime_available():
         _say_not_installed()
         return record
@@ -102,8 +103,7 @@ def pick_addresses(entry: dict, in_remote: bool) -> dict:
     the machine that collected them; ``~`` is expanded on the using side."""
     url, directory = entry.get("url"), entry.get("directory")
     if in_remote and (entry.get("remote_url") or entry.get("remote_directory")):
-        url = entry.get("remote_url") or (None if entry.get("remote_directory") else url)
-        directory = entry.get("remote_directory")
+        url, directory = entry.get("remote_url"), entry.get("remote_directory")
     if directory:
         directory = os.path.abspath(os.path.expanduser(directory))
     return {"readonly": bool(entry.get("readonly", True)), "url": url, "directory": directory}
@@ -119,8 +119,21 @@ def _worker_without_clients() -> bool:
 def _activate_storage(record: RuntimeClients) -> None:
     from seamless_remote import buffer_remote, database_remote
 
+    buffer_remote.activate(no_main=True, extern_clients=_define_buffers(record.buffers))
     names = []
-    for i, b in enumerate(record.buffers):
+    for i, d in enumerate(record.databases):
+        if d["url"]:
+            names.append(f"{PREFIX}-database-{i}")
+            database_remote.define_extern_client(names[-1], "database", url=d["url"],
+                                                 readonly=d["readonly"])
+    database_remote.activate(no_main=True, extern_clients=names)
+
+
+def _define_buffers(buffers: list) -> list[str]:
+    from seamless_remote import buffer_remote
+
+    names = []
+    for i, b in enumerate(buffers):
         if b["directory"]:  # reading the hashserver's files directly is faster
             names.append(f"{PREFIX}-folder-{i}")
             buffer_remote.define_extern_client(names[-1], "bufferfolder",
@@ -129,14 +142,7 @@ def _activate_storage(record: RuntimeClients) -> None:
             names.append(f"{PREFIX}-buffer-{i}")
             buffer_remote.define_extern_client(names[-1], "hashserver", url=b["url"],
                                                readonly=b["readonly"])
-    buffer_remote.activate(no_main=True, extern_clients=names)
-    names = []
-    for i, d in enumerate(record.databases):
-        if d["url"]:
-            names.append(f"{PREFIX}-database-{i}")
-            database_remote.define_extern_client(names[-1], "database", url=d["url"],
-                                                 readonly=d["readonly"])
-    database_remote.activate(no_main=True, extern_clients=names)
+    return names
 
 
 def _activate_job(record: RuntimeClients) -> None:
@@ -149,6 +155,22 @@ def _activate_job(record: RuntimeClients) -> None:
         jobserver_remote.activate(no_main=True, extern_clients=[name])
     else:
         record.dask_client = _dask_client(job, forwarded_clients(record.entries))
+
+
+def attach_job(record: RuntimeClients, job: JobBackend) -> None:
+    """Add a job backend to clients activated without one (a process that
+    a Dask worker started, reaching back to its scheduler). Worker
+    children forward their jobs to their parent instead."""
+    import seamless
+
+    if not record.active or record.job is not None or seamless.is_worker():
+        return
+    from seamless_dask.transformer_client import get_seamless_dask_client
+
+    if job.service == "daskserver" and get_seamless_dask_client() is not None:
+        return
+    record.job = job
+    _activate_job(record)
 
 
 def _dask_client(job: JobBackend, remote_clients: dict):
@@ -188,13 +210,9 @@ def _flush_buffer_writes() -> None:
     buffer_writer.flush()
 
 
-FIELDS = {"buffer": ("readonly", "url", "directory", "remote_url", "remote_directory"),
-          "database": ("readonly", "url", "remote_url")}
-
-
 def forwarded_clients(entries) -> dict:
     """``{"buffer": [...], "database": [...]}`` as workers receive them."""
-    result: dict = {kind: [] for kind in KINDS}
+    result: dict = {kind: [] for kind in FIELDS}
     for entry in entries:
         kind = entry["kind"]
         result[kind].append({k: v for k, v in entry.items() if k in FIELDS[kind]})

@@ -173,22 +173,39 @@ def get_nparallel() -> int:
     return _get_nparallel()
 
 
-def check_remote_redundancy() -> None:
-    """Raise when the selected cluster offers both backends and none is
-    pinned (evaluation already refuses that; this re-checks on demand)."""
-    session = default_session()
-    ctx = session.context()
-    if ctx.cluster is None or ctx.execution != "remote":
-        return
-    if len(ctx.cluster.offered_backends()) == 2 and ctx.settings["remote"].origin.kind == "default":
-        raise ConfigurationError(f"cluster '{ctx.cluster.name}' offers both a jobserver "
-                                 "and a daskserver; pin one with 'remote:'")
+def check_remote_redundancy(cluster: str | None = None) -> str | None:
+    """The remote backend for ``cluster`` (default: the selected one): the
+    pinned one, else the only one its frontends offer; raises when it offers
+    both and none is pinned (evaluation refuses that too)."""
+    from .cluster import get_cluster
+
+    name = cluster or get_selected_cluster()
+    if name is None:
+        return None
+    offered = get_cluster(name).offered_backends()
+    pinned = get_remote()
+    if pinned is not None:
+        return pinned
+    if len(offered) == 2:
+        raise ConfigurationError(f"cluster '{name}' offers both a jobserver and a daskserver; "
+                                 "pin one with 'remote: jobserver' or 'remote: daskserver'")
+    return offered[0] if offered else None
 
 
-def change_stage(stage: str | None = None, substage: str | None = None) -> None:
+_KEEP = object()
+
+
+def change_stage(stage=_KEEP, substage=_KEEP) -> None:
+    """Make the configuration effective for ``stage``/``substage``; without
+    arguments, for the ones already selected (``select_stage``), as the
+    Seamless command-line tools call it after ``load_config_files()``."""
     from .api import set_stage
 
-    set_stage(stage, substage)
+    session = default_session()
+    stage = session.stage if stage is _KEEP else stage
+    substage = (session.substage if stage == session.stage else None) if substage is _KEEP \
+        else substage
+    set_stage(stage, substage, workdir=session.workdir or session.loaded_workdir)
 
 
 def set_workdir(workdir: str) -> None:
