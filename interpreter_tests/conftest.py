@@ -9,10 +9,9 @@ import pytest
 
 from seamless_config.session import default_session
 
-try:  # the sshd fixture lives with the launch tests
-    from interpreter_tests.fixtures_sshd import *  # noqa: F401,F403
-except ImportError:  # pragma: no cover - while that module is being written
-    pass
+# The sshd and SLURM fixtures live in their own modules.
+from interpreter_tests.fixtures_slurm import *  # noqa: F401,F403
+from interpreter_tests.fixtures_sshd import *  # noqa: F401,F403
 
 
 @pytest.fixture(autouse=True)

@@ -93,7 +93,6 @@ def _dead_pid() -> int:
 
 @pytest.mark.parametrize("content, message", [
     ({"status": "failed"}, "its last launch left status 'failed'"),
-    ({"status": "stale", "port": 1}, "its last launch left status 'stale'"),
     ({"status": "running", "port": 1, "pid": "DEAD"}, r"its process \(pid \d+\) is gone"),
     ({"status": "starting", "pid": "DEAD"}, r"its process \(pid \d+\) is gone"),
     ("{not json", "ignoring corrupt state file"),
@@ -110,6 +109,18 @@ def test_unusable_state_is_cleaned_up(fake_home, tmp_path, content, message):
     with pytest.warns(SeamlessConfigWarning, match=message):
         handle = ensure_service(spec)
     assert handle.launched and health.healthy(handle.url)
+
+
+def test_a_stopped_server_is_relaunched_without_warning(fake_home, tmp_path, recwarn):
+    """'stale' is what a normal stop leaves (idle timeout, services stop)."""
+    spec = hashserver_spec(tmp_path, "hashserver-local-rw-stopped")
+    path = state.server_state_path(spec.key)
+    os.makedirs(os.path.dirname(path))
+    with open(path, "w") as f:
+        json.dump({"status": "stale", "port": 1}, f)
+    handle = ensure_service(spec)
+    assert handle.launched and health.healthy(handle.url)
+    assert [w for w in recwarn if issubclass(w.category, SeamlessConfigWarning)] == []
 
 
 def test_running_but_silent_server_is_killed(fake_home, tmp_path):

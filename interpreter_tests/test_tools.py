@@ -163,8 +163,8 @@ WHOLE_DICTS = [
         "port_start": 60300, "port_end": 60399, "timeout": 600,
         "workdir": "~/.remote-http-launcher/work/pure-daskserver-hpc-gpu",
         "key": "pure-daskserver-hpc-gpu",
-        "command": "seamless-dask-wrapper dask_jobqueue::SLURMCluster --port-range 60300 60399"
-                   " --status-file {status_file} --host 0.0.0.0 --timeout 600",
+        "command": "seamless-config-dask-wrapper dask_jobqueue::SLURMCluster --port-range 60300"
+                   " 60399 --status-file {status_file} --host 0.0.0.0 --timeout 600",
         "handshake": DASK_HANDSHAKE,
         "file_parameters": {**HPC_DASK_PARAMETERS, "memory": "64000MB",
                             "job_extra_directives": ["--gres=gpu:1"], "dask-resources": {"GPU": 1},

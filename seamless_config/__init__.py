@@ -1,20 +1,34 @@
 """seamless-config: where a Seamless pipeline runs, and against which storage.
 
-The public surface; ``import seamless_config`` stays light (no YAML, lark,
-requests, fabric or distributed until they are needed).
+The public surface. Names resolve on first use (PEP 562), so that
+``import seamless_config`` costs almost nothing; ``from seamless_config
+import *`` (as ``seamless.config`` does) loads them all.
 """
 
-from .api import (get_context, get_nparallel, get_seamless_cache, init, set_nparallel,
-                  set_stage, set_substage, set_workdir)
-from .errors import ConfigError, ConfigurationError, SeamlessConfigWarning, ServiceError
-from .extern_clients import (collect_remote_clients, set_remote_clients,
-                             set_remote_clients_from_env)
-from .select import change_stage
+from importlib import import_module
 
-__all__ = [
-    "init", "set_stage", "set_substage", "set_workdir", "set_nparallel", "get_nparallel",
-    "get_context", "collect_remote_clients", "set_remote_clients",
-    "set_remote_clients_from_env", "change_stage", "get_seamless_cache",
-    "ConfigError", "ConfigurationError",
-    "SeamlessConfigWarning", "ServiceError",
-]
+_EXPORTS = {
+    "init": "api", "set_stage": "api", "set_substage": "api", "set_workdir": "api",
+    "set_nparallel": "api", "get_nparallel": "api", "get_context": "api",
+    "get_seamless_cache": "api",
+    "collect_remote_clients": "extern_clients", "set_remote_clients": "extern_clients",
+    "set_remote_clients_from_env": "extern_clients",
+    "change_stage": "select",
+    "get_dask_client": "dask_client",
+    "ConfigError": "errors", "ConfigurationError": "errors",
+    "SeamlessConfigWarning": "errors", "ServiceError": "errors",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seamless_config' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # resolved once
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

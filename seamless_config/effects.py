@@ -8,10 +8,11 @@ because it is handed their addresses as its ``parameters``.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 
 from .context import Context, ServiceUse
-from .errors import ConfigError, ServiceError
+from .errors import ServiceError
 
 logger = logging.getLogger("seamless_config")
 STORAGE = ("hashserver", "database")
@@ -110,6 +111,7 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
         params = _jobserver_parameters(ctx, handles) if use.service == "jobserver" else None
         handles += ensure_parallel([spec_for(ctx, use, params)], deadline=deadline,
                                    on_ready=on_ready)
+    _log_dashboards(handles)
     activation = Activation(ctx, handles)
     activation.runtime = _activate_runtime(ctx, handles)
     return activation
@@ -163,17 +165,39 @@ def _activate_runtime(ctx: Context, handles):
 
 
 def _spawn(ctx: Context) -> None:
+    """execution 'spawn': seamless-transformer's pool of local workers, once
+    per process (a later set_stage keeps the pool it started)."""
     try:
-        import seamless.transformer as transformer  # noqa: F401
+        # seamless-core's seamless.transformer imports, but stays empty,
+        # without seamless-transformer: ask for the names themselves.
+        from seamless.transformer import has_spawned, spawn
     except ImportError:
-        raise ServiceError("execution 'spawn' needs seamless-transformer: "
-                           "pip install seamless-transformer") from None
-    workers = (ctx.cluster.workers if ctx.cluster else None) or ctx.value("nparallel")
-    if not workers:
-        raise ConfigError("execution 'spawn' needs a number of workers: set 'workers' "
-                          "in the cluster definition or '- nparallel: N'",
-                          ctx.settings["execution"].origin.span)
-    transformer.spawn(workers)
+        raise ServiceError("execution 'spawn' needs seamless-transformer, which is not "
+                           "installed: pip install seamless-transformer") from None
+    if has_spawned():
+        logger.info("spawn: the local worker pool of this process is already running")
+        return
+    workers, why = _spawn_workers(ctx)
+    logger.info("spawn: starting %d local workers (%s)", workers, why)
+    spawn(workers)
+
+
+def _spawn_workers(ctx: Context) -> tuple[int, str]:
+    if ctx.cluster is not None and ctx.cluster.workers:
+        return ctx.cluster.workers, f"workers of cluster '{ctx.cluster.name}'"
+    if ctx.value("nparallel"):
+        return ctx.value("nparallel"), "nparallel"
+    # Without either, one worker per core is what a local pool can use.
+    return os.cpu_count() or 1, "one per core; set 'workers' in the cluster to choose"
+
+
+def _log_dashboards(handles) -> None:
+    from .dask_client import dashboard_url
+
+    for handle in handles:
+        url = dashboard_url(handle)
+        if url:
+            logger.info("Dask dashboard of %s '%s': %s", handle.service, handle.key, url)
 
 
 def deactivate(activation: Activation) -> None:

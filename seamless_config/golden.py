@@ -3,7 +3,8 @@
 A case is a directory holding ``case.yaml`` ({description, workdir
 (default ``work``), stage, substage, env}), the work-directory tree, a fake
 home ``home/`` (``.seamless/clusters.yaml``, ``.seamless/clusters/*.yaml``)
-and ``expected/``: ``context.json``, ``explain.txt`` and ``plan.json``, or
+and ``expected/``: ``context.json``, ``explain.txt`` and ``plan.json`` (plus
+``jobscript.txt`` when a daskserver runs on a slurm or oar cluster), or
 ``error.txt`` alone for a case that must fail. A case runs in-process with
 HOME, REMOTE_HTTP_LAUNCHER_DIR, the case's env and the current directory
 pointed at the case, all restored afterwards, so every displayed path is
@@ -26,7 +27,7 @@ from .model import frozen_map
 
 CASE_FILE = "case.yaml"
 EXPECTED = "expected"
-OUTPUTS = ("context.json", "explain.txt", "plan.json", "error.txt")
+OUTPUTS = ("context.json", "explain.txt", "plan.json", "jobscript.txt", "error.txt")
 CASE_KEYS = ("description", "workdir", "stage", "substage", "env")
 # Variables of the surrounding shell that would change a case's outcome.
 CLEARED = ("SEAMLESS_CACHE", "SEAMLESS_REMOTE_CLIENTS")
@@ -164,8 +165,39 @@ def _outputs(case: Case) -> dict[str, str]:
         plan = plan_document(ctx)  # nothing runs in a golden case: no probe
     except ConfigError as err:
         return {"error.txt": err.render() + "\n"}
-    return {"context.json": _json(doc), "explain.txt": "\n".join(explain_lines(doc)) + "\n",
-            "plan.json": _json(plan)}
+    outputs = {"context.json": _json(doc), "explain.txt": "\n".join(explain_lines(doc)) + "\n",
+               "plan.json": _json(plan)}
+    outputs.update(_jobscript(ctx))
+    return outputs
+
+
+def _jobscript(ctx) -> dict[str, str]:
+    """The worker job script, with the interpreter and the user's dask
+    configuration fixed so that it reads the same on every machine."""
+    from . import jobscript
+
+    if not jobscript.wants_jobscript(ctx):
+        return {}
+    _import_jobqueue()
+    try:
+        script = jobscript.for_context(ctx, python=jobscript.PYTHON, packaged_defaults=True)
+    except ConfigError as err:
+        return {"jobscript.txt": "error: " + err.render() + "\n"}
+    return {"jobscript.txt": script.text}
+
+
+def _import_jobqueue() -> None:
+    """On first import dask_jobqueue copies its defaults into the dask
+    config directory, here the case's fake home: point it elsewhere (the
+    case environment restores DASK_CONFIG afterwards)."""
+    import sys
+    import tempfile
+
+    if "dask_jobqueue" in sys.modules:
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["DASK_CONFIG"] = scratch
+        import dask_jobqueue  # noqa: F401
 
 
 def _json(data) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.resources
 import os
 from pathlib import Path
 
 
 
 def _grammar_dir():
+    import importlib.resources  # ~6 ms of imports: only when a grammar is needed
+
     try:
         return importlib.resources.files("seamless_config.grammar")
     except ModuleNotFoundError:

@@ -163,6 +163,7 @@ def _derive(settings, cluster: Cluster | None, stage, substage, local_cluster) -
     if cluster is None:
         return {}
     wanted = _wanted(settings)
+    _check_node(cluster, settings.get("node"), wanted)
     project = _value(settings, "project")
     if project is None:
         if any(w != "pure_daskserver" for w in wanted):
@@ -176,6 +177,19 @@ def _derive(settings, cluster: Cluster | None, stage, substage, local_cluster) -
     scope = paths.scope_subpath(project, sub, stage, substage)
     services = tuple(_use(w, cluster, storage, scope, settings, local_cluster) for w in wanted)
     return {"storage_subpath": storage, "scope_subpath": scope, "services": services}
+
+
+def _check_node(cluster: Cluster, node: Setting | None, wanted: list[str]) -> None:
+    """Only batch systems place jobs on nodes: on a local cluster a selected
+    node would be silently ignored by its Dask workers."""
+    dask = {"daskserver", "pure_daskserver"} & set(wanted)
+    if cluster.type != "local" or node is None or node.value is None or not dask:
+        return
+    raise ConfigError(f"node '{node.value}' is selected, but cluster '{cluster.name}' "
+                      f"(defined in {cluster.span}) is of type local: its Dask workers run "
+                      "on the frontend, not on a chosen node", node.origin.span,
+                      "node selection applies to slurm and oar clusters; remove the "
+                      "'node' command or select such a cluster")
 
 
 def _wanted(settings) -> list[str]:

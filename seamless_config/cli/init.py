@@ -81,6 +81,16 @@ def main(stage, workdir, dry_run, as_json, deadline):
     if activation.handles:
         click.echo()
         _handles_table(activation.handles)
+    _print_dashboards(activation.handles)
+
+
+def _print_dashboards(handles) -> None:
+    from ..dask_client import dashboard_url
+
+    for handle in handles:
+        url = dashboard_url(handle)
+        if url:
+            click.echo(f"dask dashboard of {handle.service}: {url}")
 
 
 def _report_dry(ctx, as_json: bool) -> None:

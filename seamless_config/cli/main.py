@@ -1,4 +1,5 @@
-"""``seamless-config``: explain, show, check, diff, plan, schema, golden.
+"""``seamless-config``: explain, show, check, diff, plan, schema, golden,
+jobscript, services.
 
 Every subcommand imports what it needs when it runs, so starting the tool
 costs click and nothing else (no requests, fabric or distributed).
@@ -11,8 +12,10 @@ import click
 from .check import check
 from .explain import diff, explain, show
 from .golden import golden
+from .jobscript import jobscript
 from .plan import plan
 from .schema import schema
+from .services import services
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +24,7 @@ def cli():
     value, what init would start, and what is wrong with it."""
 
 
-for command in (explain, show, check, diff, plan, schema, golden):
+for command in (explain, show, check, diff, plan, schema, golden, jobscript, services):
     cli.add_command(command)
 
 

@@ -207,6 +207,11 @@ def _discard(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> None:
         side.kill(pid)
     elif status in (state.RUNNING, state.STARTING):
         reason = f"its process (pid {pid}) is gone"
+    elif status == state.STALE:
+        # a normal stop (idle timeout, 'services stop'): nothing to warn about
+        logger.info("%s '%s' on %s was stopped; relaunching", spec.service, spec.key, side.name)
+        side.remove_state()
+        return
     else:
         reason = f"its last launch left status '{status}'"
     warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {reason}; relaunching",

@@ -1,0 +1,120 @@
+"""Pure Dask mode end to end on this machine: the executor launches our
+wrapper around a real LocalCluster; get_dask_client() computes with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+
+import pytest
+
+import seamless_config
+from seamless_config.dask_client import dashboard_url, get_dask_client
+from seamless_config.effects import activate, spec_for
+from seamless_config.launch import state
+from seamless_config.launch.executor import ensure_service
+from seamless_config.launch.local import pid_alive
+from seamless_config.loading import evaluate_workdir
+
+from .conftest import write_tree
+
+PORTS = (45100, 45199)
+
+
+def pure_dask_tree(root, ports=PORTS):
+    write_tree(root, {"seamless.yaml": f"""
+        - project: demo
+        - clusters:
+            here:
+              type: local
+              workers: 2
+              frontends:
+                - daskserver:
+                    network_interface: 127.0.0.1
+                    port_start: {ports[0]}
+                    port_end: {ports[1]}
+              default_queue: q
+              queues:
+                q:
+                  interactive: 1
+                  maximum_jobs: 2
+                  target_duration: 1s
+        - cluster: here
+        - execution: remote
+        - persistent: false
+        """})
+    return str(root)
+
+
+def test_init_then_client_computes_within_adaptive_bounds(fake_home, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="seamless_config")
+
+    def slow_square(x):  # nested: pickled by value, workers cannot import this module
+        import time as t
+
+        t.sleep(0.5)
+        return x * x
+    ctx = seamless_config.init(pure_dask_tree(tmp_path / "w"))
+    assert [u.service for u in ctx.services] == ["pure_daskserver"]
+    record = state.read_server("pure-daskserver-here-q")
+    assert record["status"] == "running" and PORTS[0] <= record["port"] <= PORTS[1]
+    assert record["adaptive"] == {"minimum": 1, "maximum": 2}
+    assert any("Dask dashboard of pure_daskserver" in r.getMessage() for r in caplog.records)
+    with get_dask_client() as client:
+        assert client.submit(lambda x: x + 1, 41).result(timeout=60) == 42
+        assert len(client.scheduler_info()["workers"]) == 1  # interactive: one kept ready
+        futures = client.map(slow_square, range(16))
+        client.wait_for_workers(2, timeout=30)  # adaptive scale-up under load
+        seen = set()
+        while not all(f.done() for f in futures):
+            seen.add(len(client.scheduler_info()["workers"]))
+            time.sleep(0.2)
+        assert client.gather(futures) == [x * x for x in range(16)]
+        assert max(seen) == 2  # maximum_jobs caps it
+
+
+def test_second_activation_reuses_the_scheduler(fake_home, tmp_path):
+    ctx = evaluate_workdir(pure_dask_tree(tmp_path / "w"))
+    first = activate(ctx)
+    second = activate(ctx)
+    assert [h.launched for h in first.handles + second.handles] == [True, False]
+    handle = second.handles[0]
+    assert handle.pid == first.handles[0].pid
+    assert dashboard_url(handle) == f"http://127.0.0.1:{handle.dashboard_port}/status"
+    with get_dask_client(second) as client:
+        assert client.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+
+
+def test_idle_timeout_shuts_the_wrapper_down(fake_home, tmp_path):
+    ctx = evaluate_workdir(pure_dask_tree(tmp_path / "w"))
+    spec = spec_for(ctx, ctx.services[0])
+    argv = list(spec.argv)
+    argv[argv.index("--timeout") + 1] = "3"
+    handle = ensure_service(dataclasses.replace(spec, argv=tuple(argv)))
+    from distributed import Client
+
+    with Client(handle.url.replace("http://", "tcp://"), timeout=30) as client:
+        assert client.submit(abs, -5).result(timeout=60) == 5
+        time.sleep(4)  # a connected client keeps it alive past the timeout
+        assert pid_alive(handle.pid)
+    end = time.monotonic() + 30
+    while pid_alive(handle.pid) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not pid_alive(handle.pid)
+    assert state.read_server(spec.key)["status"] == "stale"
+    with open(state.server_log_path(spec.key)) as f:
+        assert "shutting down: idle for 3 s (no client and no task)" in f.read()
+
+
+@pytest.mark.filterwarnings("ignore::seamless_config.SeamlessConfigWarning")
+def test_no_scheduler_is_a_clear_error(fake_home, tmp_path):
+    with pytest.raises(seamless_config.ConfigurationError, match=r"call seamless_config.init"):
+        get_dask_client()
+    write_tree(tmp_path / "p", {"seamless.yaml": "- execution: process\n"})
+    seamless_config.init(str(tmp_path / "p"))
+    with pytest.raises(seamless_config.ConfigurationError,
+                       match="this configuration starts no Dask scheduler "
+                             r"\(execution 'process', remote 'None'\)"):
+        get_dask_client()

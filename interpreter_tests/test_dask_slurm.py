@@ -1,0 +1,88 @@
+"""Dask on a real single-node SLURM: a worker started by sbatch computes.
+
+The frontend is this machine (no SSH), so the executor launches the
+wrapper locally with SLURM_CONF pointing at the private SLURM of
+``fixtures_slurm``; the scheduler and the workers talk over loopback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+import seamless_config
+from seamless_config.dask_client import get_dask_client
+from seamless_config.launch import state
+
+from .conftest import write_tree
+from .fixtures_slurm import slurm, slurm_cluster  # noqa: F401  (fixtures)
+
+QUEUE = """\
+              default_queue: q
+              queues:
+                q:
+                  cores: 1
+                  memory: 1GB
+                  walltime: "00:30:00"
+                  partition: debug
+                  interactive: true
+                  maximum_jobs: 1
+"""
+
+
+def slurm_tree(root, frontend: str, persistent: bool) -> str:
+    write_tree(root, {"seamless.yaml": f"""
+        - project: demo
+        - clusters:
+            batch:
+              type: slurm
+              frontends:
+                - {frontend}
+{QUEUE}
+        - cluster: batch
+        - execution: remote
+        - persistent: {str(persistent).lower()}
+        """})
+    return str(root)
+
+
+def computed_by_a_slurm_job(workdir: str) -> str:
+    def job_id() -> str:  # nested: pickled by value, since workers cannot import tests
+        import os
+
+        return os.environ.get("SLURM_JOB_ID", "")
+
+    seamless_config.init(workdir)
+    with get_dask_client(timeout=60) as client:
+        client.wait_for_workers(1, timeout=90)
+        return client.submit(job_id, pure=False).result(timeout=90)
+
+
+def test_pure_dask_worker_runs_as_a_slurm_job(slurm, fake_home, tmp_path):  # noqa: F811
+    frontend = "daskserver: {network_interface: 127.0.0.1, port_start: 45400, port_end: 45449}"
+    workdir = slurm_tree(tmp_path / "w", frontend, persistent=False)
+    job = computed_by_a_slurm_job(workdir)
+    assert job.isdigit()
+    assert job in slurm.jobs()
+    log = state.server_log_path("pure-daskserver-batch-q")
+    with open(log) as f:
+        assert "#SBATCH -p debug" in f.read()  # the wrapper logs the script it submits
+
+
+@pytest.mark.skipif(importlib.util.find_spec("seamless_dask") is None,
+                    reason="the Seamless daskserver needs seamless-dask")
+def test_seamless_daskserver_worker_runs_as_a_slurm_job(slurm, fake_home,  # noqa: F811
+                                                         tmp_path):
+    data = tmp_path / "data"
+    frontend = ("hashserver: {bufferdir: " + str(data / "buffers")
+                + ", network_interface: 127.0.0.1, port_start: 45450, port_end: 45469}\n"
+                "                  database: {database_dir: " + str(data / "db")
+                + ", network_interface: 127.0.0.1, port_start: 45470, port_end: 45479}\n"
+                "                  daskserver: {network_interface: 127.0.0.1, "
+                "port_start: 45480, port_end: 45499}")
+    workdir = slurm_tree(tmp_path / "w", frontend, persistent=True)
+    job = computed_by_a_slurm_job(workdir)
+    assert job.isdigit() and job in slurm.jobs()
+    record = state.read_server("daskserver-batch-rw-demo")
+    assert record["command"].startswith("seamless-dask-wrapper dask_jobqueue::SLURMCluster ")

@@ -1,0 +1,323 @@
+"""``seamless-config services``: ps, logs, inspect, stop, rm, clear, resolve.
+
+Servers are named by Seamless-level arguments (``--cluster``,
+``--project``, ``--stage STAGE[:SUBSTAGE]``, ``--service``), defaulting to
+the resolved context of ``--workdir``; never by launcher keys. The
+``seamless-service-*`` scripts are these commands under the old names.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import (EXIT_CONFIG, EXIT_SERVICE, echo_json, fail, guarded, parse_stage,
+                     verbose_option, workdir_of, workdir_option)
+
+SERVICES = ("hashserver", "database", "jobserver", "daskserver")
+SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def _name(kind: str):
+    def check(ctx, param, value):
+        from ..names import name_problem
+
+        if value is not None and name_problem(value, kind):
+            raise click.BadParameter(name_problem(value, kind))
+        return value
+    return check
+
+
+def scope_options(f):
+    """--workdir, --cluster, --project, --stage and -v."""
+    f = click.option("--stage", metavar="STAGE[:SUBSTAGE]",
+                     help="Stage (and substage) of the servers (default: none).")(f)
+    f = click.option("--project", callback=_name("project"),
+                     help="Project (default: from the work directory).")(f)
+    f = click.option("--cluster", callback=_name("cluster"),
+                     help="Cluster (default: from the work directory).")(f)
+    return verbose_option(workdir_option(f))
+
+
+def service_option(required: bool = False, choices=SERVICES,
+                   text: str = "One service (default: every one the configuration uses)."):
+    return click.option("--service", type=click.Choice(choices), required=required, help=text)
+
+
+def _context(workdir, cluster, project, stage):
+    from ..services_targets import evaluate_scope
+
+    st, sub = parse_stage(stage)
+    return evaluate_scope(workdir_of(workdir), cluster=cluster, project=project, stage=st,
+                          substage=sub)
+
+
+def _targets(workdir, cluster, project, stage, service):
+    from ..services_targets import targets
+
+    return targets(_context(workdir, cluster, project, stage), [service] if service else None)
+
+
+def _one(found):
+    if len(found) > 1:
+        names = ", ".join(t.service for t in found)
+        raise click.UsageError(f"this configuration uses {names}; name one with --service")
+    return found[0]
+
+
+def _label(target) -> str:
+    return f"{target.service} '{target.key}'"
+
+
+# -- ps ------------------------------------------------------------------------
+
+def _stage_cell(stage, substage) -> str:
+    if not stage and not substage:
+        return "-"
+    return (stage or "") + (f":{substage}" if substage else "")
+
+
+def format_uptime(seconds) -> str:
+    if seconds is None:
+        return "-"
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{seconds % 60:02d}s" if minutes else f"{seconds}s"
+
+
+def _tunnel_cell(tunnel) -> str:
+    if not tunnel:
+        return "-"
+    return f"127.0.0.1:{tunnel['local_port']}" + ("" if tunnel["open"] else " (closed)")
+
+
+def ps_cells(row) -> tuple[str, ...]:
+    project = (row.project or "-") + (f"/{row.subproject}" if row.subproject else "")
+    live = row.state + (f" ({row.reason})" if row.reason and row.state != "failed" else "")
+    values = (row.service, row.cluster, project, _stage_cell(row.stage, row.substage),
+              row.host, row.port, row.pid, live, format_uptime(row.uptime),
+              _tunnel_cell(row.tunnel))
+    return tuple("-" if v is None else str(v) for v in values)
+
+
+PS_HEADER = ("SERVICE", "CLUSTER", "PROJECT", "STAGE", "HOST", "PORT", "PID", "STATE",
+             "UPTIME", "TUNNEL")
+
+
+def table(rows) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def _ps_clusters(workdir, cluster, project, stage, all_clusters) -> tuple:
+    """(context or None, cluster names whose frontends to ask)."""
+    from ..errors import ConfigError
+
+    try:
+        ctx = _context(workdir, cluster, project, stage)
+    except ConfigError as exc:
+        if cluster or all_clusters:
+            raise
+        click.echo(f"warning: {exc.headline()}; listing this machine only", err=True)
+        return None, []
+    if all_clusters:
+        return ctx, list(ctx.clusters)
+    return ctx, [ctx.cluster.name] if ctx.cluster is not None else []
+
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option(text="Only this service.")
+@click.option("--all-clusters", is_flag=True, help="Ask the frontends of every known cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@guarded
+def ps(workdir, cluster, project, stage, service, all_clusters, as_json):
+    """Every server known on this machine and on the frontends of the
+    selected cluster, checked live. --cluster, --project, --stage and
+    --service filter the list."""
+    from .. import services
+
+    ctx, clusters = _ps_clusters(workdir, cluster, project, stage, all_clusters)
+    listing = services.list_servers(services.frontends(ctx, clusters) if ctx else [])
+    st, sub = parse_stage(stage)
+    rows = services.matching(listing.rows, service=service, cluster=cluster, project=project,
+                             stage=st, substage=sub)
+    _print_listing(rows, listing.unreachable, as_json)
+    if listing.unreachable:
+        sys.exit(EXIT_SERVICE)
+
+
+def _print_listing(rows, unreachable, as_json: bool) -> None:
+    if as_json:
+        echo_json({"servers": [r.to_dict() for r in rows],
+                   "unreachable": [{"host": h, "error": e} for h, e in unreachable]})
+    elif rows:
+        click.echo("\n".join(table([PS_HEADER] + [ps_cells(r) for r in rows])))
+    else:
+        click.echo("no servers known")
+    for host, error in unreachable:
+        click.echo(f"warning: cannot list the servers on {host}: {error}", err=True)
+
+
+# -- logs, inspect, resolve ----------------------------------------------------
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option()
+@click.option("--tail", "lines", type=click.IntRange(min=0), default=None,
+              help="Only the last N lines.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what the server writes.")
+@guarded
+def logs(workdir, cluster, project, stage, service, lines, follow):
+    """The log of one server (read over SSH when it runs on a frontend)."""
+    from .. import services
+
+    target = _one(_targets(workdir, cluster, project, stage, service))
+    try:
+        services.write_log(target, click.get_text_stream("stdout"), lines, follow)
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option()
+@guarded
+def inspect(workdir, cluster, project, stage, service):
+    """The full state: server record and client record, per service."""
+    from .. import services
+
+    found = _targets(workdir, cluster, project, stage, service)
+    echo_json({t.service: services.inspect(t) for t in found})
+
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option()
+@guarded
+def resolve(workdir, cluster, project, stage, service):
+    """Key, host, SSH host, work directory and log of each server the
+    arguments name, as JSON. Reads no state and contacts nothing."""
+    from ..services_targets import resolve_document
+
+    echo_json(resolve_document(_targets(workdir, cluster, project, stage, service)))
+
+
+# -- stop, rm ------------------------------------------------------------------
+
+def stop_line(done) -> str:
+    where = f"{_label(done.target)} on {done.host}"
+    if not done.known:
+        return f"nothing known about {where}"
+    if done.signal:
+        text = f"stopped {where} (pid {done.pid}, {done.signal})"
+    else:
+        text = f"{where} was not running" + (f" (pid {done.pid})" if done.pid else "")
+    return text + ("; closed its tunnel" if done.tunnel_closed else "")
+
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option()
+@guarded
+def stop(workdir, cluster, project, stage, service):
+    """Stop servers: SIGINT, then SIGTERM, then SIGKILL. Their state becomes
+    'stale', their data stays, a tunnel that served them is closed."""
+    from .. import services
+
+    results = [services.stop(t) for t in _targets(workdir, cluster, project, stage, service)]
+    for done in results:
+        click.echo(stop_line(done))
+    if not any(done.known for done in results):
+        fail("error: no state for these servers; 'seamless-config services ps' lists "
+             "the known ones", EXIT_CONFIG)
+
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option()
+@click.option("--server", "server_side", is_flag=True, help="Only the server state.")
+@click.option("--client", "client_side", is_flag=True, help="Only this machine's client file.")
+@guarded
+def rm(workdir, cluster, project, stage, service, server_side, client_side):
+    """Forget servers: delete their state files (default: server and client
+    side). Logs and data stay. A running server must be stopped first."""
+    from .. import services
+
+    both = not (server_side or client_side)
+    for target in _targets(workdir, cluster, project, stage, service):
+        removed = services.forget(target, server=both or server_side,
+                                  client=both or client_side)
+        what = " and ".join(removed) if removed else "nothing (no state files)"
+        click.echo(f"{_label(target)}: removed {what}")
+
+
+# -- clear ---------------------------------------------------------------------
+
+def plan_lines(plan, verbose: bool = False) -> list[str]:
+    from ..services_clear import format_size
+
+    if not plan.files:
+        return [f"nothing to delete in {plan.path} on {plan.host}"]
+    what = "file" if len(plan.files) == 1 else "files"
+    lines = [f"will delete {len(plan.files)} {what} ({format_size(plan.total)}) "
+             f"of {_label(plan.target)} on {plan.host}:"]
+    shown = plan.files if verbose or plan.target.service == "database" else ()
+    lines += [f"  {path}  {format_size(size)}" for path, size in shown]
+    if not shown:
+        lines.append(f"  in {plan.path}")
+    if plan.kept:
+        lines.append("keeping: " + ", ".join(plan.kept))
+    return lines
+
+
+@click.command(context_settings=SETTINGS)
+@scope_options
+@service_option(required=True, choices=("hashserver", "database"), text="Whose data.")
+@click.option("--stop", "stop_first", is_flag=True, help="Stop the server first if it runs.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@guarded
+def clear(workdir, cluster, project, stage, service, stop_first, yes):
+    """Delete the buffers (hashserver) or seamless.db (database) of exactly
+    one project/stage. Refuses paths outside the configured bufferdir /
+    database_dir and a running server (unless --stop)."""
+    from .. import services, services_clear
+
+    target = _targets(workdir, cluster, project, stage, service)[0]
+    with services.opened(target) as host:
+        plan, running = services_clear.prepare_clear(host, target, stop_first)
+        click.echo("\n".join(plan_lines(plan, logging_verbose())))
+        if not plan.files:
+            return
+        if not yes:
+            click.confirm("stop it and delete?" if running else "delete?", abort=True)
+        done = services_clear.clear(host, target, running)
+        click.echo(f"deleted {services_clear.format_size(done.total)} from {done.path}")
+
+
+def logging_verbose() -> bool:
+    import logging
+
+    return logging.getLogger("seamless_config").getEffectiveLevel() <= logging.INFO
+
+
+# -- the group and the seamless-service-* scripts ------------------------------
+
+@click.group(context_settings=SETTINGS)
+@verbose_option
+def services():
+    """List, inspect, stop and forget servers, and reclaim their storage."""
+
+
+for _command in (ps, logs, inspect, stop, rm, clear, resolve):
+    services.add_command(_command)
+
+ps_main, logs_main, inspect_main, stop_main = ps, logs, inspect, stop
+rm_main, clear_main, resolve_main = rm, clear, resolve
+
+__all__ = ["services", "ps_main", "logs_main", "inspect_main", "stop_main", "rm_main",
+           "clear_main", "resolve_main"]
