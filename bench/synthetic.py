@@ -1,5 +1,9 @@
 """A synthetic configuration for growth benchmarks: a chain of inheriting
-directories and a large cluster catalogue with TEMPLATE-chained queues."""
+directories and a large cluster catalogue with TEMPLATE-chained queues.
+
+Only the subset both this package and seamless-config 0.3.2 read: the old
+package requires conda, unknown-task-duration, target-duration and
+maximum_jobs in every queue, and network_interface on a daskserver."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ def _cluster(i: int, queues: int) -> str:
              f"    - hostname: login{i}.example",
              "      hashserver: {bufferdir: /scratch/buffers, port_start: 60100, port_end: 60199}",
              "      database: {database_dir: /scratch/db, port_start: 60200, port_end: 60299}",
-             "      daskserver: {port_start: 60300, port_end: 60399}"]
+             "      daskserver: {network_interface: 127.0.0.1, port_start: 60300, port_end: 60399}"]
     if queues:
         lines += ["  default_queue: q0", "  queues:",
-                  "    q0: {walltime: '01:00:00', cores: 8, memory: 16000MB, maximum_jobs: 4}"]
+                  "    q0: {conda: seamless-dask, walltime: '01:00:00', cores: 8, memory: 16000MB,",
+                  "         unknown-task-duration: 1m, target-duration: 10m, maximum_jobs: 4}"]
         lines += [f"    q{j}: {{TEMPLATE: q{j - 1}, cores: {8 + j}}}" for j in range(1, queues)]
     return "\n".join(lines) + "\n"
 
