@@ -22,6 +22,7 @@ from .catalogue_index import LazyClusters, compose_entry, index_text
 from .errors import ConfigError, Span, raise_all
 from .model import CLUSTER_TYPES, SERVICES, Catalogue, Cluster, Frontend, Service, frozen_map
 from .names import name_problem, path_problem
+from .paths import catalogue_files
 from .queues import (FAILED, attempt, choice_hint, field_name, items, parse_queues, read_bool,
                      read_int, read_positive, read_token)
 
@@ -268,21 +269,6 @@ def parse_clusters(node: yaml.Node, path: str,
 
 
 # -- the catalogue files -----------------------------------------------------------
-
-def catalogue_files(home: str) -> list[tuple[str, bool]]:
-    """(path, found) in load order: clusters.yaml always, then the
-    ``clusters/*.yaml`` that exist, by name (dot files are editor debris)."""
-    base = os.path.join(home, ".seamless")
-    main = os.path.join(base, "clusters.yaml")
-    folder = os.path.join(base, "clusters")
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:  # no such directory (or not one): nothing to add
-        names = []
-    extra = [os.path.join(folder, n) for n in names
-             if n.endswith(".yaml") and not n.startswith(".")]
-    return [(main, os.path.exists(main))] + [(p, True) for p in extra if os.path.isfile(p)]
-
 
 @contextmanager
 def _collector_paused():

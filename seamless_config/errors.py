@@ -7,7 +7,6 @@ plus the source line and a caret, the only format users ever see.
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -137,6 +136,8 @@ def did_you_mean(word: object, candidates: Iterable[str]) -> str | None:
     """'did you mean 'x'?' for the closest candidate, or None."""
     if not isinstance(word, str):
         return None
+    import difflib  # only when there is a mistake to explain
+
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 

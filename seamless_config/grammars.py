@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from pathlib import Path
 
 
 
@@ -23,6 +22,8 @@ def _grammar_dir():
     except ModuleNotFoundError:
         # A source checkout that was never installed: seamless_config.grammar
         # only exists through pyproject's package-dir mapping.
+        from pathlib import Path
+
         return Path(__file__).resolve().parent.parent / "grammar"
 
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Mapping
 
-from .errors import ConfigError
+from .errors import ConfigError, Span
 from .model import Catalogue, Cluster, Frontend, Service, frozen_map
 from .names import path_problem
-from .errors import Span
 
 CACHE_CLUSTER = "seamless-cache"
 TOPLEVEL_PROJECT = "__TOPLEVEL__"
 
 
+def empty_catalogue(stat_key: tuple) -> Catalogue:
+    """What load_catalogue gives when no catalogue file exists, without
+    loading the catalogue parser."""
+    return Catalogue(frozen_map(), tuple((path, False) for path, _, _ in stat_key))
+
+
 def catalogue_stat_key(home: str) -> tuple:
     """Changes whenever a catalogue file appears, vanishes or is edited."""
-    from .catalogue import catalogue_files
+    from .paths import catalogue_files
 
     key = []
     for path, _ in catalogue_files(home):

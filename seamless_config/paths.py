@@ -54,3 +54,18 @@ def log_file(cluster: str, subpath: str, service: str) -> str:
     """``~/.remote-http-launcher/logs/<cluster><path>/<service>.log``, kept
     with ``~`` so it means the home directory of the host that runs it."""
     return f"~/.remote-http-launcher/logs/{cluster}{subpath}/{service}.log"
+
+
+def catalogue_files(home: str) -> list[tuple[str, bool]]:
+    """(path, found) in load order: clusters.yaml always, then the
+    ``clusters/*.yaml`` that exist, by name (dot files are editor debris)."""
+    base = os.path.join(home, ".seamless")
+    main = os.path.join(base, "clusters.yaml")
+    folder = os.path.join(base, "clusters")
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:  # no such directory (or not one): nothing to add
+        names = []
+    extra = [os.path.join(folder, n) for n in names
+             if n.endswith(".yaml") and not n.startswith(".")]
+    return [(main, os.path.exists(main))] + [(p, True) for p in extra if os.path.isfile(p)]

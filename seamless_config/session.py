@@ -67,12 +67,17 @@ class Session:
 
     def catalogue(self, home: str):
         """The catalogue, parsed again only when one of its files changed."""
-        from .loading import catalogue_stat_key
-        from .catalogue import load_catalogue
+        from .loading import catalogue_stat_key, empty_catalogue
 
         key = catalogue_stat_key(home)
         if self._catalogue is None or self._catalogue[0] != key:
-            self._catalogue = (key, load_catalogue(home, lazy=True))
+            if all(size is None for _, _, size in key):  # no catalogue file at all
+                catalogue = empty_catalogue(key)
+            else:
+                from .catalogue import load_catalogue
+
+                catalogue = load_catalogue(home, lazy=True)
+            self._catalogue = (key, catalogue)
         return self._catalogue[1]
 
     def reset(self) -> None:
