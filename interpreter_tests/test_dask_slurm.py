@@ -16,7 +16,6 @@ from seamless_config.dask_client import get_dask_client
 from seamless_config.launch import state
 
 from .conftest import write_tree
-from .fixtures_slurm import slurm, slurm_cluster  # noqa: F401  (fixtures)
 
 QUEUE = """\
               default_queue: q

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from seamless_config.errors import ConfigError, Span
-from seamless_config.loader import load_file
+
 from seamless_config.nodes import Command, SourceFile, StageBlock, StageSelector
 from seamless_config.program import build_program, discover
 

@@ -6,15 +6,12 @@ client activation happen in ``effects`` and only when ``launch`` is true.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import warnings
 
 from .errors import ConfigurationError, SeamlessConfigWarning
 from .session import default_session
-
-logger = logging.getLogger("seamless_config")
 
 
 def _caller_dir(depth: int) -> str:

@@ -20,7 +20,6 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import ConfigError
 from .model import frozen_map
 
 KINDS = {"distributed::LocalCluster": "local", "dask_jobqueue::SLURMCluster": "slurm",

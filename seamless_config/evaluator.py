@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import ChainMap
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Iterator, Mapping
 
 from .errors import ConfigError, did_you_mean
 from .model import Catalogue, Cluster, frozen_map

@@ -12,14 +12,12 @@ the Seamless runtime at once.
 from __future__ import annotations
 
 import json
-import logging
 import os
 
 from .errors import ConfigurationError
 from .runtime import FIELDS as _FIELDS, forwarded_clients
 from .session import default_session
 
-logger = logging.getLogger("seamless_config")
 ENV_VAR = "SEAMLESS_REMOTE_CLIENTS"
 # Set by seamless-dask in its workers, for the processes they start.
 DASK_SCHEDULER_VAR, DASK_WORKERS_VAR = "SEAMLESS_DASK_SCHEDULER", "SEAMLESS_DASK_WORKERS"

@@ -16,7 +16,6 @@ import yaml
 
 from . import _yaml
 from ._yaml import describe, is_null, span_of
-from .catalogue import parse_clusters
 from .errors import ConfigError, Span, did_you_mean, one_of, raise_all
 from .names import check_name
 from .nodes import Command, Node, SourceFile, StageBlock, StageSelector
@@ -176,6 +175,8 @@ def _clusters(span: Span, value, path: str, within) -> Command:
         raise ConfigError(f"clusters needs a mapping of cluster definitions{_found(value)}",
                           _culprit(span, value, path),
                           "write '- clusters:' and indent one 'NAME:' entry per cluster under it")
+    from .catalogue import parse_clusters  # only for inline cluster definitions
+
     clusters, local = parse_clusters(value, path, "inline")
     if local is not None:
         raise ConfigError("local_cluster belongs in ~/.seamless/clusters.yaml", local[1],

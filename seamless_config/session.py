@@ -8,11 +8,8 @@ so command-set values never survive a reload while manual ones do.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
-
-logger = logging.getLogger("seamless_config")
 
 
 class Session:
