@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import re
+
 import pytest
 from lark import Lark
 
@@ -119,3 +121,58 @@ def test_grammar_file_is_in_the_top_level_grammar_directory():
 def test_unknown_grammar():
     with pytest.raises(FileNotFoundError):
         grammars.grammar_text("no-such-grammar")
+
+
+# -- the regular-expression fast path agrees with the grammar ---------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from seamless_config import grammars, stages  # noqa: E402
+
+KEY_TEXT = st.text(alphabet=st.sampled_from(list("stagepro: \t-_.x9")), max_size=16).map(
+    lambda rest: "stage" + rest)
+
+
+def _by_grammar(text: str, span: Span):
+    """What parse_stage_key gives when the fast path is not taken."""
+    from lark import UnexpectedInput
+
+    try:
+        names = grammars.parser("stage").parse(text).children
+    except UnexpectedInput:
+        return "refused"
+    return tuple(str(n) for n in names)
+
+
+@settings(max_examples=400, deadline=None)
+@given(KEY_TEXT)
+def test_fast_path_accepts_exactly_what_the_grammar_accepts(text):
+    span = Span("s.yaml", 3, 3, 3, 3 + len(text))
+    quick = stages._WELL_FORMED.fullmatch(text)
+    expected = _by_grammar(text, span)
+    if quick is None:
+        # only keys the grammar refuses, or "stage" glued to a ':' (a key the
+        # grammar reads and the slow path then handles) miss the fast path
+        assert expected == "refused" or not stages._STAGE_WORD.match(text) or \
+            text[5:6] in (":",), text
+        return
+    assert tuple(g for g in quick.groups() if g is not None) == expected, text
+
+
+def _outcome(text, span):
+    try:
+        return stages.parse_stage_key(text, span)
+    except ConfigError as err:
+        return err.render(with_source=False), err.span
+
+
+@pytest.mark.parametrize("text", ["stage prod", "stage prod:gpu", "stage  prod : gpu ",
+                                  "stage\tprod:gpu", "stage a--b:gpu", "stage ok : x--y",
+                                  "stage STAGE-1"])
+def test_fast_path_gives_what_the_grammar_path_gives(text, monkeypatch):
+    """Same selectors, same errors at the same spans (names are checked on
+    either path)."""
+    span = Span("s.yaml", 3, 3, 3, 3 + len(text))
+    quick = _outcome(text, span)
+    monkeypatch.setattr(stages, "_WELL_FORMED", re.compile(r"(?!)"))  # never matches
+    assert _outcome(text, span) == quick
