@@ -8,6 +8,7 @@ import re
 import pytest
 
 from seamless_config.template import Fragment, Space, Template, Flag, Text, Var, parse
+from seamless_config import template
 
 HOSTILE = ["{x}", "{{x}}", "it's", 'say "hi"', "$(touch /tmp/pwned)", "a; rm -rf ~",
            "`id`", "two words", "tab\there", "}{", "[x]", "{status_file}", ""]
@@ -146,3 +147,37 @@ def test_no_evaluation_machinery_in_the_interpreter():
         found = re.findall(r"(?<![\w.])(?:eval|exec|compile|__import__)\(|\.format(?:_map)?\(",
                            source)
         assert found == [], name
+
+
+# -- parsed templates kept as data (tools.py's cache) -----------------------------
+
+CACHED = ["hashserver {dir} [--writable{writable?}] [--port-range {a} {b}] {key|flatten}",
+          "x [[{a}] {b}]", "plain"]
+
+
+@pytest.mark.parametrize("source", CACHED)
+def test_data_round_trip_equals_the_parse(source):
+    parsed = template.parse(source)
+    assert template.from_data(source, template.to_data(parsed.items)) == parsed
+
+
+def test_data_cannot_bring_an_unknown_filter():
+    with pytest.raises(ValueError, match="unknown filter 'shell'"):
+        template.from_data("{x|shell}", [["var", "x", ["shell"]]])
+
+
+def test_tools_reads_its_cache_and_survives_a_corrupt_one(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    code = ("import sys; from seamless_config.tools import tool_defs; tool_defs(); "
+            "print('lark' in sys.modules)")
+    run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True,  # noqa: E731
+                                 text=True, check=True).stdout.strip()
+    assert run() == "True"  # first time: parsed with the grammar, then cached
+    assert run() == "False"  # from the cache, without lark
+    (cache,) = (tmp_path / "seamless-config").glob("templates-*.json")
+    cache.write_text("{not json")
+    assert run() == "True"  # ignored and rebuilt
+    assert run() == "False"

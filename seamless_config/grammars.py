@@ -61,12 +61,11 @@ def _cache_file(name: str, text: str, options: dict) -> str | None:
 
     import lark
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "seamless-config")
+    from .paths import cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return None
     digest = hashlib.sha256(repr((text, sorted(options.items()), lark.__version__))
                             .encode()).hexdigest()[:16]
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
     return os.path.join(folder, f"{name}-{digest}.lark-cache")

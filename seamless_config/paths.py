@@ -69,3 +69,16 @@ def catalogue_files(home: str) -> list[tuple[str, bool]]:
     extra = [os.path.join(folder, n) for n in names
              if n.endswith(".yaml") and not n.startswith(".")]
     return [(main, os.path.exists(main))] + [(p, True) for p in extra if os.path.isfile(p)]
+
+
+def cache_dir() -> str | None:
+    """``$XDG_CACHE_HOME/seamless-config`` (default ``~/.cache/...``), made
+    private to the user; None when it cannot be made (no caching then).
+    Only this user's own files are ever read back from it."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "seamless-config")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder

@@ -14,9 +14,6 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Union
 
-from lark import Token, Transformer, Tree
-from lark.exceptions import LarkError, VisitError
-
 from .grammars import parser
 from .paths import flatten
 
@@ -96,57 +93,108 @@ def _names(items: tuple[Item, ...]):
             yield from _names(item.items)
 
 
-class _ToNodes(Transformer):
-    """Parse tree -> frozen nodes; refuses unknown filters and stray tests."""
+@functools.cache
+def _to_nodes():
+    """The tree transformer (lark loads only when a template is parsed;
+    tools.py usually reads parsed templates from its cache)."""
+    from lark import Transformer
 
-    def start(self, children):
-        items = tuple(_leaf(c) for c in children)
-        if any(isinstance(i, Flag) for i in items):
-            raise ValueError("a test {name?} only means something inside [ ... ]")
-        return items
+    class _ToNodes(Transformer):
+        """Parse tree -> frozen nodes; refuses unknown filters and stray tests."""
 
-    def var(self, children):
-        return Var(str(children[0]), tuple(children[1:]))
+        def start(self, children):
+            items = tuple(_leaf(c) for c in children)
+            if any(isinstance(i, Flag) for i in items):
+                raise ValueError("a test {name?} only means something inside [ ... ]")
+            return items
 
-    def filter(self, children):
-        name = str(children[0])
-        if name not in FILTERS:
-            raise ValueError(f"unknown filter '{name}'; known: {', '.join(sorted(FILTERS))}")
-        return name
+        def var(self, children):
+            return Var(str(children[0]), tuple(children[1:]))
 
-    def test(self, children):
-        return Flag(str(children[0]))
+        def filter(self, children):
+            name = str(children[0])
+            if name not in FILTERS:
+                raise ValueError(f"unknown filter '{name}'; known: {', '.join(sorted(FILTERS))}")
+            return name
 
-    def optional(self, children):
-        node = Fragment(tuple(_leaf(c) for c in children))
-        if not node.condition_names():
-            raise ValueError("an optional fragment [ ... ] needs a variable or a test inside")
-        return node
+        def test(self, children):
+            return Flag(str(children[0]))
+
+        def optional(self, children):
+            node = Fragment(tuple(_leaf(c) for c in children))
+            if not node.condition_names():
+                raise ValueError("an optional fragment [ ... ] needs a variable or a test inside")
+            return node
+
+    return _ToNodes
 
 
 def _leaf(child) -> Item:
-    if isinstance(child, Token):
-        return Space() if child.type == "SPACE" else Text(str(child))
+    kind = getattr(child, "type", None)  # lark tokens carry their terminal's name
+    if kind is not None:
+        return Space() if kind == "SPACE" else Text(str(child))
     return child
 
 
 @functools.cache
 def parse(source: str) -> Template:
     """Parse a template; cached because tools.yaml reuses the same strings."""
+    from lark.exceptions import LarkError, VisitError
+
     try:
-        tree: Tree = parser("template").parse(source)
-        return Template(source, _ToNodes().transform(tree))
+        tree = parser("template").parse(source)
+        return Template(source, _to_nodes()().transform(tree))
     except VisitError as exc:
         raise ValueError(f"template {source!r}: {exc.orig_exc}") from None
     except LarkError as exc:
         raise ValueError(f"template {source!r}: {_syntax_problem(exc)}") from None
 
 
-def _syntax_problem(exc: LarkError) -> str:
+def _syntax_problem(exc) -> str:
     token = getattr(exc, "token", None)
     if token is not None and token.type == "$END":
         return "unexpected end (an unclosed '{' or '[')"
     return f"syntax error at column {getattr(exc, 'column', '?')}"
+
+
+# -- parsed templates as plain data, for tools.py's cache -------------------------------
+
+FORMAT = 1  # bump when the node classes change: old cache files are then ignored
+
+
+def to_data(items: tuple[Item, ...]) -> list:
+    out = []
+    for item in items:
+        if isinstance(item, Text):
+            out.append(["text", item.value])
+        elif isinstance(item, Space):
+            out.append(["space"])
+        elif isinstance(item, Var):
+            out.append(["var", item.name, list(item.filters)])
+        elif isinstance(item, Flag):
+            out.append(["flag", item.name])
+        else:
+            out.append(["fragment", to_data(item.items)])
+    return out
+
+
+def from_data(source: str, data: list) -> Template:
+    """The inverse of ``to_data``; filters are checked against the table
+    again, so a cache file cannot smuggle one in."""
+    return Template(source, _items(data))
+
+
+def _items(data: list) -> tuple[Item, ...]:
+    kinds = {"text": lambda d: Text(d[1]), "space": lambda d: Space(),
+             "var": lambda d: Var(d[1], tuple(_known_filter(f) for f in d[2])),
+             "flag": lambda d: Flag(d[1]), "fragment": lambda d: Fragment(_items(d[1]))}
+    return tuple(kinds[d[0]](d) for d in data)
+
+
+def _known_filter(name: str) -> str:
+    if name not in FILTERS:
+        raise ValueError(f"unknown filter '{name}'")
+    return name
 
 
 # Rendering produces a flat stream of strings and word boundaries.

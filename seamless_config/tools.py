@@ -81,23 +81,84 @@ def handshake_of(service: str) -> Any:
     return _raw_tools()[service]["handshake"]
 
 
+def _parsed_templates(raw: Mapping[str, Any]) -> dict[str, "template.Template"]:
+    """Every template of tools.yaml, parsed. The parse is kept as JSON in
+    the user's cache directory, keyed by the templates themselves: parsing
+    needs lark, whose import alone costs ~20 ms per process."""
+    from . import template
+
+    sources = sorted({body[part] for body in raw.values() for part in DERIVED})
+    path = _template_cache_path(sources, template.FORMAT)
+    cached = _read_template_cache(path, sources)
+    if cached is not None:
+        return cached
+    parsed = {src: template.parse(src) for src in sources}
+    if path is not None:
+        _write_json_atomically(path, {src: template.to_data(t.items) for src, t in parsed.items()})
+    return parsed
+
+
+def _template_cache_path(sources: list[str], fmt: int) -> str | None:
+    import hashlib
+    import json
+    import os
+
+    from .paths import cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(json.dumps([fmt, sources]).encode()).hexdigest()[:16]
+    return os.path.join(folder, f"templates-{digest}.json")
+
+
+def _read_template_cache(path: str | None, sources: list[str]):
+    import json
+
+    from . import template
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if sorted(data) != sources:
+            return None
+        return {src: template.from_data(src, items) for src, items in data.items()}
+    except (OSError, TypeError, ValueError, KeyError, IndexError):
+        return None  # absent or unreadable: parse again
+
+
+def _write_json_atomically(path: str, data) -> None:
+    import json
+    import os
+
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written costs only time
+
+
 @functools.cache
 def tool_defs() -> Mapping[str, ToolDef]:
     """``tools.yaml``, read and checked once, on first use."""
     raw = _raw_tools()
     if sorted(raw) != sorted(SERVICES):
         raise ValueError(f"tools.yaml must describe exactly: {', '.join(SERVICES)}")
-    return frozen_map({name: _tool_def(name, body) for name, body in raw.items()})
+    parsed = _parsed_templates(raw)
+    return frozen_map({name: _tool_def(name, body, parsed) for name, body in raw.items()})
 
 
-def _tool_def(name: str, body: Mapping[str, Any]) -> ToolDef:
+def _tool_def(name: str, body: Mapping[str, Any], templates=None) -> ToolDef:
     declared = frozenset(body["variables"])
     if declared - INPUTS:
         raise ValueError(f"tools.yaml: {name} declares unknown variable(s) "
                          f"{', '.join(sorted(declared - INPUTS))}")
     from . import template
 
-    parsed = {part: template.parse(body[part]) for part in DERIVED}
+    parsed = {part: (templates or {}).get(body[part]) or template.parse(body[part])
+              for part in DERIVED}
     for part, tpl in parsed.items():
         unknown = tpl.variables - declared - DERIVED[part]
         if unknown:
