@@ -689,3 +689,11 @@ def test_pure_daskserver_without_a_cluster(session_context):
     with pytest.raises(tools.ConfigurationError) as info:
         tools.configure_pure_daskserver()
     assert str(info.value) == "no cluster is selected"
+
+
+def test_the_warm_path_knows_the_storage_handshake():
+    """effects reuses storage servers without building specs: its handshake
+    constant must be what tools.yaml says."""
+    from seamless_config import effects
+
+    assert {tools.handshake_of(s) for s in effects.STORAGE} == {effects.STORAGE_HANDSHAKE}

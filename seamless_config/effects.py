@@ -16,6 +16,7 @@ from .errors import ServiceError
 
 logger = logging.getLogger("seamless_config")
 STORAGE = ("hashserver", "database")
+STORAGE_HANDSHAKE = "healthcheck"  # as tools.yaml says; test_tools checks they agree
 
 
 def spec_for(ctx: Context, use: ServiceUse, file_parameters=None):
@@ -123,7 +124,6 @@ def _reuse_running(ctx: Context, on_ready) -> list | None:
     parses templates). Anything else goes through the locked launch path."""
     from .launch.executor import reuse_local
     from .model import is_local_frontend
-    from .tools import handshake_of
 
     handles = []
     for use in ctx.services:
@@ -131,7 +131,7 @@ def _reuse_running(ctx: Context, on_ready) -> list | None:
             continue
         if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):
             return None
-        handle = reuse_local(use.service, use.key, handshake_of(use.service))
+        handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE)
         if handle is None:
             return None
         handles.append(handle)

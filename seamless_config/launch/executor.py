@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
 
 from ..errors import SeamlessConfigWarning, ServiceError
-from . import health, local, state
+from . import health, proc, state
 from .lock import key_lock
 from .spec import LaunchSpec
 
@@ -73,7 +72,7 @@ class _LocalSide:
         return state.read_server(self.spec.key)
 
     def pid_alive(self, pid: Any) -> bool:
-        return local.pid_alive(pid)
+        return proc.pid_alive(pid)
 
     def answers(self, record: dict[str, Any]) -> bool:
         port = record.get(self.spec.health_port_name)
@@ -81,6 +80,8 @@ class _LocalSide:
         return isinstance(port, int) and health.healthy(host, port, self.spec.health_path)
 
     def kill(self, pid: int) -> None:
+        from . import local
+
         local.kill_process(pid)
 
     def remove_state(self) -> None:
@@ -111,6 +112,8 @@ def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0,
         if on_ready is not None:
             on_ready(handle)
         return handle
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="ensure") as pool:
         futures = [pool.submit(one, spec) for spec in specs]
     errors = [f.exception() for f in futures if f.exception() is not None]
@@ -226,6 +229,8 @@ def _ensure_local(spec: LaunchSpec, start: float, deadline_at: float) -> Service
     record = _usable(spec, side, side.read_state(), deadline_at)
     launched = record is None
     if record is None:
+        from . import local
+
         record = local.launch(spec, deadline_at)
     hostname = record.get("network_interface") or "localhost"
     state.write_client(spec.key, state.client_record(hostname, record, spec.meta))
@@ -291,6 +296,8 @@ def _reach(spec: LaunchSpec, record: dict[str, Any], deadline_at: float) -> dict
     host = health.connect_host(spec.hostname)
     port = record[spec.health_port_name]
     if not any(health.healthy(host, port, spec.health_path) for _ in range(ANSWER_TRIES)):
+        from . import local
+
         raise local.launch_error(
             spec, spec.hostname or "?", f"answers on its host (port {port}) but not from "
             f"this machine at {health.base_url(host, port)}", command=record.get("command"),
@@ -308,7 +315,7 @@ def _client_works(spec: LaunchSpec, client: dict[str, Any] | None) -> bool:
         return False
     if ("tunneled-port" in client) != bool(spec.tunnel):
         return False
-    if "tunnel_pid" in client and not local.pid_alive(client["tunnel_pid"]):
+    if "tunnel_pid" in client and not proc.pid_alive(client["tunnel_pid"]):
         return False
     port = client.get(spec.health_port_name)
     host = health.connect_host(client.get("hostname"))

@@ -23,31 +23,12 @@ from typing import Any
 
 from ..errors import ServiceError
 from . import health, state
+from .proc import pid_alive  # noqa: F401  (part of this module's interface)
 from .spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
 
 POLL = 0.05
-
-
-def pid_alive(pid: Any) -> bool:
-    """Whether ``pid`` is a live process; zombies count as dead (nobody may
-    reap them when PID 1 is not an init)."""
-    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            stat = f.read()
-    except OSError:
-        return True
-    fields = stat.rsplit(")", 1)[-1].split()
-    return not fields or fields[0] != "Z"
 
 
 def kill_process(pid: int, grace: float = 3.0) -> None:
