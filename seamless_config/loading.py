@@ -42,28 +42,37 @@ def evaluate_workdir(workdir: str, *, stage: str | None = None, substage: str | 
                      manual: Mapping[str, tuple] | None = None,
                      catalogue: Callable[[str], Catalogue] | None = None,
                      environ: Mapping[str, str] | None = None):
-    """Evaluate the chain of ``workdir`` (or the SEAMLESS_CACHE setup)."""
-    from .catalogue import load_catalogue
+    """Evaluate the chain of ``workdir`` (or the SEAMLESS_CACHE setup, which
+    reads no file: nothing YAML is even imported then)."""
     from .evaluator import merge_clusters, run_program
-    from .program import build_program, discover
+    from .nodes import Program
     from .resolve import resolve
 
     environ = os.environ if environ is None else environ
-    home = os.path.expanduser("~")
     cache_dir = environ.get("SEAMLESS_CACHE")
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if cache_dir:
-        files, program, cat = (), build_program(()), cache_catalogue(cache_dir)
+        files, program, cat = (), Program((), (), ()), cache_catalogue(cache_dir)
         layers.append(("environment", cache_selections(cache_dir, manual or {})))
     else:
-        files = discover(workdir)
-        program = build_program(files)
-        cat = catalogue(home) if catalogue else load_catalogue(home, lazy=True)
+        files, program, cat = _read_chain(workdir, catalogue)
     layers.append(("manual", dict(manual or {})))
     clusters = merge_clusters(cat, program)
     ev = run_program(program, clusters, stage, substage, tuple(layers))
     return resolve(ev, clusters, workdir=workdir, stage=stage, substage=substage,
                    files=files, catalogue_files=cat.files, local_cluster=cat.local_cluster)
+
+
+def _read_chain(workdir: str, catalogue: Callable[[str], Catalogue] | None):
+    from .program import build_program, discover
+
+    home = os.path.expanduser("~")
+    files = discover(workdir)
+    if catalogue is None:
+        from .catalogue import load_catalogue
+
+        catalogue = lambda h: load_catalogue(h, lazy=True)  # noqa: E731
+    return files, build_program(files), catalogue(home)
 
 
 def cache_selections(cache_dir: str, manual: Mapping[str, tuple]) -> dict[str, tuple]:
