@@ -74,6 +74,16 @@ def main(side, task, workdir=None):
         return time.perf_counter() - t, sc
     if task == "configure":
         return _configure(side, sc, workdir), sc
+    if task == "evaluate-again":
+        # "init() takes under 5 ms after import": once the modules are loaded,
+        # a fresh evaluation (every file read again) in the same process
+        _evaluate(side, sc, workdir)
+        if side == "ours":
+            from seamless_config.session import default_session
+            default_session().reset()
+        t = time.perf_counter()
+        _evaluate(side, sc, workdir)
+        return time.perf_counter() - t, sc
     raise SystemExit(f"unknown task {task}")
 
 

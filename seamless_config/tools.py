@@ -73,7 +73,9 @@ class ToolDef:
 
 @functools.cache
 def _raw_tools() -> Mapping[str, Any]:
-    return yaml.safe_load(Path(__file__).with_name("tools.yaml").read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: several times faster
+    return yaml.load(Path(__file__).with_name("tools.yaml").read_text(encoding="utf-8"),
+                     Loader=loader)
 
 
 def handshake_of(service: str) -> Any:
