@@ -111,14 +111,9 @@ class LocalHost:
         return parse_etimes(out.stdout)
 
     def signal(self, pid: int, name: str) -> None:
-        sig = getattr(signal, "SIG" + name)
-        try:  # servers lead their own process group (conda run wraps them)
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-            else:
-                os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        from .launch.proc import signal_group
+
+        signal_group(pid, getattr(signal, "SIG" + name))
 
     def log_path(self, key: str, record: dict[str, Any] | None) -> str:
         log = (record or {}).get("log")

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ServiceError
 from . import health, state
-from .proc import pid_alive  # noqa: F401  (part of this module's interface)
+from .proc import pid_alive, signal_group  # noqa: F401  (pid_alive: this module's interface)
 from .spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
@@ -36,23 +36,13 @@ def kill_process(pid: int, grace: float = 3.0) -> None:
     SIGKILL after ``grace`` seconds."""
     if not pid_alive(pid):
         return
-    _signal(pid, signal.SIGTERM)
+    signal_group(pid, signal.SIGTERM)
     end = time.monotonic() + grace
     while time.monotonic() < end:
         if not pid_alive(pid):
             return
         time.sleep(POLL)
-    _signal(pid, signal.SIGKILL)
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+    signal_group(pid, signal.SIGKILL)
 
 
 def launch_error(spec: LaunchSpec, host: str, what: str, *, command: str | None,

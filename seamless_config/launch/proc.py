@@ -25,3 +25,15 @@ def pid_alive(pid: Any) -> bool:
         return True
     fields = stat.rsplit(")", 1)[-1].split()
     return not fields or fields[0] != "Z"
+
+
+def signal_group(pid: int, sig: int) -> None:
+    """Signal the process group ``pid`` leads (servers lead their own, and
+    ``conda run`` wraps them), or ``pid`` alone; gone is fine."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
