@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import yaml
@@ -74,8 +73,10 @@ class ToolDef:
 @functools.cache
 def _raw_tools() -> Mapping[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: several times faster
-    return yaml.load(Path(__file__).with_name("tools.yaml").read_text(encoding="utf-8"),
-                     Loader=loader)
+    import os
+
+    with open(os.path.join(os.path.dirname(__file__), "tools.yaml"), encoding="utf-8") as f:
+        return yaml.load(f.read(), Loader=loader)
 
 
 def handshake_of(service: str) -> Any:
@@ -101,17 +102,14 @@ def _parsed_templates(raw: Mapping[str, Any]) -> dict[str, "template.Template"]:
 
 
 def _template_cache_path(sources: list[str], fmt: int) -> str | None:
-    import hashlib
-    import json
+    """One file per node format; a file written for other templates (another
+    version of tools.yaml) fails the content check and is rewritten."""
     import os
 
     from .paths import cache_dir
 
     folder = cache_dir()
-    if folder is None:
-        return None
-    digest = hashlib.sha256(json.dumps([fmt, sources]).encode()).hexdigest()[:16]
-    return os.path.join(folder, f"templates-{digest}.json")
+    return None if folder is None else os.path.join(folder, f"templates-v{fmt}.json")
 
 
 def _read_template_cache(path: str | None, sources: list[str]):
