@@ -8,11 +8,11 @@ execution, persistence, backend, queue, storage paths and service keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .errors import Span
-from .model import Cluster, Frontend, Queue, frozen_map
+from .model import Cluster, Frontend, Queue
 from .nodes import SourceFile
 
 SETTINGS = ("project", "subproject", "cluster", "execution", "queue", "remote",
@@ -85,7 +85,6 @@ class Context:
     services: tuple[ServiceUse, ...] = ()
     warnings: tuple[Warn, ...] = ()
     stage_names: tuple[tuple[str, str | None], ...] = ()  # selectors seen anywhere
-    derived: Mapping[str, Any] = field(default_factory=frozen_map)
 
     def value(self, name: str, default: Any = None) -> Any:
         s = self.settings.get(name)

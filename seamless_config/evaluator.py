@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 from .errors import ConfigError, did_you_mean
 from .model import Catalogue, Cluster, frozen_map
 from .nodes import Command, Program, StageBlock
-from .context import Origin, Setting, Warn
+from .context import Origin, Setting
 
 ROOT = ("root",)
 # A selection made outside the files: (value, how it was made), e.g.
@@ -39,9 +39,6 @@ class Frame:
                 return frame.setting
             frame = frame.parent
         return None
-
-    def bind(self, setting: Setting) -> "Frame":
-        return bind(self, setting)
 
 
 def bind(frame: Frame | None, setting: Setting) -> Frame:
@@ -170,6 +167,3 @@ def run_program(program: Program, clusters: Mapping[str, Cluster],
     names = tuple(dict.fromkeys(stage_selectors(program.body)))
     return Evaluation(frame, names)
 
-
-def warn(message: str, span=None) -> Warn:
-    return Warn(message, span)
