@@ -697,3 +697,13 @@ def test_the_warm_path_knows_the_storage_handshake():
     from seamless_config import effects
 
     assert {tools.handshake_of(s) for s in effects.STORAGE} == {effects.STORAGE_HANDSHAKE}
+
+
+@pytest.mark.parametrize("text,expected", [("4GB", 4 * 10**9), ("1.5 GiB", 3 * 2**29),
+                                           ("32000MB", 32 * 10**9), ("512", 512), ("2kib", 2048)])
+def test_memory_bytes_reads_sizes_as_dask_does(text, expected):
+    from dask.utils import parse_bytes
+
+    from seamless_config.queues import memory_bytes
+
+    assert memory_bytes(text) == expected == parse_bytes(text)

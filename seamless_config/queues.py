@@ -139,6 +139,19 @@ _WALLTIME = re.compile(r"(?:\d+-(?:[01]?\d|2[0-3]):|\d+:)?[0-5]?\d:[0-5]\d\Z")
 _MEMORY = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+) ?(?:[KMGTP]i?B?|B)\Z", re.IGNORECASE)
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)? ?(?:ms|s|sec|m|min|h|hr|d)|\d+:[0-5]\d:[0-5]\d)\Z")
 
+_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15,
+          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40, "pi": 2**50}
+
+
+def memory_bytes(text: str) -> int:
+    """Bytes of a size that read_memory accepted, as dask reads it: "kB",
+    "MB"... are powers of 1000, "KiB", "MiB"... powers of 1024."""
+    match = re.fullmatch(r"([\d.]+) ?([KMGTP]i?)?B?", text.strip(), re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+
+
 read_walltime = _formatted(_WALLTIME, '"HH:MM:SS", "MM:SS" or "D-HH:MM:SS"')
 read_memory = _formatted(_MEMORY, 'a size with a unit such as "32000MB", "4GB" or "1.5 GiB"')
 read_duration = _formatted(_DURATION, 'a duration such as "30s", "10m", "2h" or "01:00:00"')

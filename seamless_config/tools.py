@@ -380,6 +380,8 @@ def dask_parameters(cluster: Cluster, queue: Queue, node: str | None, record: bo
     params["job_extra_directives"] = _directives(cluster, queue, node)
     if cluster.type == "oar" and queue.get("exclusive"):
         params["resource_spec"] = "/nodes=1"
+    if cluster.type == "oar":
+        _join_oar_properties(params)
     params["record"] = bool(record)
     if pure:
         params["pure_dask"] = True
@@ -387,6 +389,29 @@ def dask_parameters(cluster: Cluster, queue: Queue, node: str | None, record: bo
         if params["maximum_jobs"] is None and cluster.type == "local":
             params["maximum_jobs"] = cluster.workers
     return {k: v for k, v in params.items() if v is not None}
+
+
+def _join_oar_properties(params: dict[str, Any]) -> None:
+    """OAR reads a single ``-p`` line, an SQL condition. dask-jobqueue joins a
+    ``-p`` directive (the node pin ``-p host='n3'``) with its memory
+    condition inside single quotes, which breaks the quotes around the node
+    name. So when both apply, the joined condition is written here, in
+    double quotes, and the memory property is marked not applicable, for
+    every consumer of these parameters (our wrapper and seamless-dask)."""
+    import math
+
+    from .queues import memory_bytes
+
+    prop = params.get("memory_per_core_property_name")
+    directives = params.get("job_extra_directives") or []
+    pins = [d for d in directives if d.startswith("-p ")]
+    if not pins or prop in (None, "not_applicable") or not params.get("cores") \
+            or not params.get("memory"):
+        return
+    per_core = math.ceil(memory_bytes(params["memory"]) / (params["cores"] * 2**20))  # MiB
+    params["job_extra_directives"] = [d for d in directives if not d.startswith("-p ")] + [
+        f'-p "{pins[-1][3:].strip()} AND {prop}>={per_core}"']
+    params["memory_per_core_property_name"] = "not_applicable"
 
 
 def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] | None:
