@@ -56,3 +56,37 @@ def tree(tmp_path, home, monkeypatch):
         write_tree(root, files)
         return root
     return make
+
+
+JOBSERVER = """
+                  jobserver:
+                    network_interface: 127.0.0.1
+                    port_start: 43300
+                    port_end: 43399"""
+
+
+def local_project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name="demo",
+                  jobserver=False):
+    """A project with an inline local cluster whose hashserver and database
+    (and optionally jobserver) listen on loopback in the given port ranges
+    and keep their data under ``root/data``."""
+    write_tree(root, {"seamless.yaml": f"""
+        - project: {name}
+        - clusters:
+            here:
+              type: local
+              frontends:
+                - hashserver:
+                    bufferdir: data/buffers
+                    network_interface: 127.0.0.1
+                    port_start: {hash_ports[0]}
+                    port_end: {hash_ports[1]}
+                  database:
+                    database_dir: data/db
+                    network_interface: 127.0.0.1
+                    port_start: {db_ports[0]}
+                    port_end: {db_ports[1]}{JOBSERVER if jobserver else ""}
+        - cluster: here
+        - execution: {"remote" if jobserver else "process"}
+        """})
+    return root

@@ -12,41 +12,10 @@ import time
 
 import pytest
 
-from .conftest import write_tree
+from .conftest import local_project as project
 from .fixtures_sshd import free_port
 
 INIT = [sys.executable, "-m", "seamless_config.cli.init"]
-
-
-JOBSERVER = """
-                  jobserver:
-                    network_interface: 127.0.0.1
-                    port_start: 43300
-                    port_end: 43399"""
-
-
-def project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name="demo",
-            jobserver=False):
-    write_tree(root, {"seamless.yaml": f"""
-        - project: {name}
-        - clusters:
-            here:
-              type: local
-              frontends:
-                - hashserver:
-                    bufferdir: data/buffers
-                    network_interface: 127.0.0.1
-                    port_start: {hash_ports[0]}
-                    port_end: {hash_ports[1]}
-                  database:
-                    database_dir: data/db
-                    network_interface: 127.0.0.1
-                    port_start: {db_ports[0]}
-                    port_end: {db_ports[1]}{JOBSERVER if jobserver else ""}
-        - cluster: here
-        - execution: {"remote" if jobserver else "process"}
-        """})
-    return root
 
 
 def run_init(workdir, *args, timeout=90):

@@ -10,17 +10,8 @@ from seamless_config.errors import ConfigError, Span
 from seamless_config.nodes import Command, SourceFile, StageBlock, StageSelector
 from seamless_config.program import build_program, discover
 
-CLUSTER = """\
-- clusters:
-    {name}:
-      type: local
-      frontends:
-        - hashserver:
-            bufferdir: /tmp/buffers
-            network_interface: 127.0.0.1
-            port_start: 55100
-            port_end: 55199
-"""
+from .test_loader import LOCAL  # the same inline cluster
+
 
 
 def write(directory: Path, name: str, text: str) -> None:
@@ -136,11 +127,11 @@ def test_build_program_hoists_clusters_in_run_order():
 
 
 def test_build_program_of_loaded_files(tmp_path):
-    write(tmp_path / "p", "seamless.yaml", "- project: p\n" + CLUSTER.format(name="parent"))
+    write(tmp_path / "p", "seamless.yaml", "- project: p\n" + LOCAL.format(name="parent"))
     write(tmp_path / "p" / "c", "seamless.yaml", "- inherit_from_parent\n- cluster: child\n")
     write(tmp_path / "p" / "c", "seamless.profile.yaml",
           "- stage prod:\n    - stage prod:gpu:\n        - queue: gpu\n"
-          + CLUSTER.format(name="child"))
+          + LOCAL.format(name="child"))
     program = build_program(discover(str(tmp_path / "p" / "c")))
     assert [c.argument[0].name for c in program.clusters] == ["parent", "child"]
     assert [c.span.path for c in program.clusters] == [

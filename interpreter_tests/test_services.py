@@ -17,34 +17,15 @@ import pytest
 
 from seamless_config.clients import BufferClient
 
-from .conftest import write_tree
+from .conftest import local_project
 from .fixtures_sshd import kill_pid
 
 CLI = [sys.executable, "-m", "seamless_config.cli.main", "services"]
 INIT = [sys.executable, "-m", "seamless_config.cli.init"]
 
 
-def project(root, ports=(44100, 44149, 44150, 44199)):
-    write_tree(root, {"seamless.yaml": f"""
-        - project: demo
-        - clusters:
-            here:
-              type: local
-              frontends:
-                - hashserver:
-                    bufferdir: data/buffers
-                    network_interface: 127.0.0.1
-                    port_start: {ports[0]}
-                    port_end: {ports[1]}
-                  database:
-                    database_dir: data/db
-                    network_interface: 127.0.0.1
-                    port_start: {ports[2]}
-                    port_end: {ports[3]}
-        - cluster: here
-        - execution: process
-        """})
-    return root
+def project(root):
+    return local_project(root, hash_ports=(44100, 44149), db_ports=(44150, 44199))
 
 
 def run(argv, workdir, *args, stdin=None):
