@@ -101,3 +101,14 @@ def test_files_the_scan_cannot_vouch_for_are_parsed_whole(home, text):
     write_tree(home, {".seamless/clusters.yaml": text})
     with pytest.raises(ConfigError, match="must be one of local, slurm, oar, not 'slrum'"):
         load_catalogue(str(home), lazy=True)
+
+
+def test_the_no_catalogue_shortcut_equals_a_load(home):
+    """The session skips the catalogue parser when no file exists: what it
+    builds instead must be what load_catalogue would give."""
+    from seamless_config.loading import catalogue_stat_key, empty_catalogue
+
+    loaded = load_catalogue(str(home), lazy=True)
+    shortcut = empty_catalogue(catalogue_stat_key(str(home)))
+    assert (shortcut.files, dict(shortcut.clusters), shortcut.local_cluster) == (
+        loaded.files, dict(loaded.clusters), loaded.local_cluster)
