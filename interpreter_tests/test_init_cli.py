@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .conftest import local_project as project
+from .conftest import local_project as project, write_tree
 from .fixtures_sshd import free_port
 
 INIT = [sys.executable, "-m", "seamless_config.cli.init"]
@@ -210,3 +210,28 @@ def test_jobserver_with_stale_clients_is_restarted(fake_home, tmp_path):
     with open(os.path.join(launcher, "server", "jobserver-here-rw-demo.json")) as f:
         assert json.load(f)["parameters"]["buffer"][0]["url"] == again["hashserver"]["url"]
     assert again["hashserver"]["url"] != first["hashserver"]["url"]
+
+
+def test_a_refused_dask_queue_starts_no_storage_first(fake_home, tmp_path):
+    """The daskserver's launch spec is checked before hashserver and database
+    start: a configuration error leaves nothing half-started."""
+    root = tmp_path / "p"
+    write_tree(root, {"seamless.yaml": """
+        - project: demo
+        - clusters:
+            batch:
+              type: slurm
+              frontends:
+                - hashserver: {bufferdir: data/buffers, network_interface: 127.0.0.1}
+                  database: {database_dir: data/db, network_interface: 127.0.0.1}
+                  daskserver: {network_interface: 127.0.0.1}
+              default_queue: q
+              queues:
+                q: {cores: 1, memory: 1GB}
+        - cluster: batch
+        - execution: remote
+        """})
+    out = run_init(root)
+    assert out.returncode == 3, out.stderr
+    assert "does not set walltime, which a daskserver on a slurm cluster needs" in out.stderr
+    assert not os.path.exists(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server"))

@@ -101,6 +101,8 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
         return Activation(ctx)
     from .launch.executor import ensure_parallel
 
+    if any(use.service not in STORAGE for use in ctx.services):
+        plan(ctx)  # a job server's spec can still be refused: before anything starts
     handles = _reuse_running(ctx, on_ready)
     if handles is None:
         storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
