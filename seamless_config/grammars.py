@@ -44,12 +44,13 @@ def parser(name: str, **lark_options):
     options = {"parser": "lalr", **lark_options}
     cache = _cache_file(name, text, options) if options["parser"] == "lalr" else None
     if cache:
-        try:
-            return Lark(text, **options, cache=cache)
-        except Exception:  # a truncated or foreign cache file: build afresh
-            with contextlib.suppress(OSError):
-                os.unlink(cache)
-    return Lark(text, **options)
+        loaded = _load_tables(cache)
+        if loaded is not None:
+            return loaded
+    built = Lark(text, **options)
+    if cache:
+        _save_tables(built, cache)
+    return built
 
 
 def _cache_file(name: str, text: str, options: dict) -> str | None:
@@ -68,4 +69,32 @@ def _cache_file(name: str, text: str, options: dict) -> str | None:
         return None
     digest = hashlib.sha256(repr((text, sorted(options.items()), lark.__version__))
                             .encode()).hexdigest()[:16]
-    return os.path.join(folder, f"{name}-{digest}.lark-cache")
+    return os.path.join(folder, f"{name}-{digest}.lark-tables")
+
+
+# Not lark's own ``cache=``: lark writes that file in place, so a process
+# starting while another one writes it can read half a table (and then fails
+# on a later parse with a KeyError). Ours is written to a temporary file
+# and renamed, so readers see a whole table or none.
+
+def _load_tables(path: str):
+    from lark import Lark
+
+    try:
+        with open(path, "rb") as f:
+            return Lark.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception:  # unreadable or from another lark: build afresh, replace it
+        return None
+
+
+def _save_tables(built, path: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            built.save(f)
+        os.replace(tmp, path)
+    except OSError:  # a cache that cannot be written only costs time
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
