@@ -235,3 +235,31 @@ def test_a_refused_dask_queue_starts_no_storage_first(fake_home, tmp_path):
     assert out.returncode == 3, out.stderr
     assert "does not set walltime, which a daskserver on a slurm cluster needs" in out.stderr
     assert not os.path.exists(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server"))
+
+
+BROKEN_INIT = """
+import sys
+from seamless_config import api
+from seamless_config.cli.init import main
+
+def broken(*args, **kwargs):
+    raise KeyError("__start_star_0")
+
+api.set_stage = broken
+main(sys.argv[1:])
+"""
+
+
+def test_a_defect_is_one_line_and_exit_70_with_the_traceback_under_vv(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-c", BROKEN_INIT, "--workdir", str(tmp_path),
+                               *args], capture_output=True, text=True, timeout=60)
+
+    quiet = run()
+    assert quiet.returncode == 70
+    assert "Traceback" not in quiet.stderr
+    assert quiet.stderr.splitlines()[0] == "internal error: KeyError: '__start_star_0'"
+    assert "defect in seamless-config" in quiet.stderr
+    loud = run("-vv")
+    assert loud.returncode == 70
+    assert "Traceback" in loud.stderr and "in broken" in loud.stderr

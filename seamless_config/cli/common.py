@@ -15,6 +15,7 @@ from ..errors import ConfigError, ConfigurationError, ServiceError
 EXIT_PROBLEMS = 1  # check found errors, golden outputs differ
 EXIT_CONFIG = 3  # a mistake in a configuration file or argument
 EXIT_SERVICE = 4  # a server could not be started, reached or verified
+EXIT_INTERNAL = 70  # a defect in seamless-config itself (EX_SOFTWARE)
 
 
 def parse_stage(value: str | None, hint: str = "--stage") -> tuple[str | None, str | None]:
@@ -71,6 +72,14 @@ def guarded(f):
             fail(click.style("error: ", fg="red", bold=True) + exc.render(), EXIT_SERVICE)
         except ConfigurationError as exc:
             fail(click.style("error: ", fg="red", bold=True) + str(exc), EXIT_CONFIG)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug of ours: say so in one line, details under -vv
+            logging.getLogger("seamless_config").debug("internal error", exc_info=True)
+            fail(click.style("internal error: ", fg="red", bold=True)
+                 + f"{type(exc).__name__}: {exc}\n"
+                 "This is a defect in seamless-config, not in your configuration; "
+                 "rerun with -vv for the traceback and report it.", EXIT_INTERNAL)
     return wrapper
 
 
