@@ -11,7 +11,7 @@ import seamless_config
 from seamless_config import config_files, select
 from seamless_config.errors import ConfigurationError, SeamlessConfigWarning
 
-from .conftest import write_tree
+from .conftest import local_project, write_tree
 
 PROFILE = """
 - project: p
@@ -40,6 +40,22 @@ def test_import_is_light(home, tmp_path):
     code = ("import sys, seamless_config; "
             f"print([m for m in {heavy!r} if m in sys.modules])")
     out = run_python(code, tmp_path, home)
+    assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
+
+
+def test_evaluating_and_configuring_do_not_import_dataclasses(home, tmp_path):
+    """dataclasses (through inspect) was a quarter of init()'s time: the
+    evaluation and configure_* path uses _record instead. The first run
+    fills the user's cache (parsing templates needs lark, which imports
+    dataclasses); the second is what every later process does."""
+    local_project(tmp_path / "p")
+    code = ("import sys, seamless_config; seamless_config.init(launch=False); "
+            "from seamless_config.tools import configure_hashserver; "
+            "configure_hashserver('rw', cluster='here', project='demo', subproject=None, "
+            "stage=None); "
+            "print([m for m in ('dataclasses', 'inspect', 'json') if m in sys.modules])")
+    run_python(code, tmp_path / "p", home)
+    out = run_python(code, tmp_path / "p", home)
     assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
 
 

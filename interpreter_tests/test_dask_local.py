@@ -3,13 +3,13 @@ wrapper around a real LocalCluster; get_dask_client() computes with it."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 
 import pytest
 
 import seamless_config
+from seamless_config import _record
 from seamless_config.dask_client import dashboard_url, get_dask_client
 from seamless_config.effects import activate, spec_for
 from seamless_config.launch import state
@@ -91,7 +91,7 @@ def test_idle_timeout_shuts_the_wrapper_down(fake_home, tmp_path):
     spec = spec_for(ctx, ctx.services[0])
     argv = list(spec.argv)
     argv[argv.index("--timeout") + 1] = "3"
-    handle = ensure_service(dataclasses.replace(spec, argv=tuple(argv)))
+    handle = ensure_service(_record.replace(spec, argv=tuple(argv)))
     from distributed import Client
 
     with Client(handle.url.replace("http://", "tcp://"), timeout=30) as client:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from seamless_config._record import replace
 
 import pytest
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from seamless_config.template import Fragment, Space, Template, Flag, Text, Var, parse
-from seamless_config import template
+from seamless_config import template, tools
 
 HOSTILE = ["{x}", "{{x}}", "it's", 'say "hi"', "$(touch /tmp/pwned)", "a; rm -rf ~",
            "`id`", "two words", "tab\there", "}{", "[x]", "{status_file}", ""]
@@ -172,12 +172,24 @@ def test_tools_reads_its_cache_and_survives_a_corrupt_one(tmp_path, monkeypatch)
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     code = ("import sys; from seamless_config.tools import tool_defs; tool_defs(); "
-            "print('lark' in sys.modules)")
+            "print('lark' in sys.modules, 'yaml' in sys.modules)")
     run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True,  # noqa: E731
                                  text=True, check=True).stdout.strip()
-    assert run() == "True"  # first time: parsed with the grammar, then cached
-    assert run() == "False"  # from the cache, without lark
-    (cache,) = (tmp_path / "seamless-config").glob("templates-*.json")
-    cache.write_text("{not json")
-    assert run() == "True"  # ignored and rebuilt
-    assert run() == "False"
+    assert run() == "True True"  # first time: read and parsed, then cached
+    assert run() == "False False"  # from the cache: neither YAML nor lark
+    (cache,) = (tmp_path / "seamless-config").glob("tools-*.marshal")
+    whole = cache.read_bytes()
+    for damaged in (b"{not marshal", whole[: len(whole) // 2], b""):
+        cache.write_bytes(damaged)
+        assert run() == "True True"  # ignored and rebuilt
+        assert run() == "False False"
+    assert not list((tmp_path / "seamless-config").glob("*.tmp"))
+
+
+def test_tools_cache_is_not_used_for_another_tools_yaml(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    raw, _ = tools._tools_data()
+    path = tools._tools_cache_path(template.FORMAT)
+    text = tools._tools_text()
+    assert tools._read_tools_cache(path, text)[0] == raw
+    assert tools._read_tools_cache(path, text.replace("600", "601")) is None

@@ -12,7 +12,7 @@ import sys
 import pytest
 import remote_http_launcher
 
-from seamless_config import paths, template, tools
+from seamless_config import _record, paths, template, tools
 from seamless_config._yaml import compose_text
 from seamless_config.catalogue import parse_clusters
 from seamless_config.errors import ConfigError, Span
@@ -191,8 +191,9 @@ def test_spec_is_frozen_and_argv_is_a_tuple():
     s = spec("hashserver", mode="ro")
     assert s.argv == ("hashserver", "/scratch/buffers/proj", "--port-range", "60100", "60199",
                       "--status-file", STATUS_FILE, "--host", "0.0.0.0", "--timeout", "600")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError, match="LaunchSpec is frozen"):
         s.key = "x"
+    assert s == spec("hashserver", mode="ro") != spec("hashserver", mode="rw")
 
 
 # ---- keys and storage paths -------------------------------------------------------------
@@ -568,8 +569,8 @@ def test_tools_yaml_errors(changes, message):
 
 
 def test_status_file_must_be_a_whole_word():
-    tool = dataclasses.replace(tools._tool_def("t", GOOD_BODY),
-                               command=template.parse("x --status-file={status_file}"))
+    tool = _record.replace(tools._tool_def("t", GOOD_BODY),
+                           command=template.parse("x --status-file={status_file}"))
     with pytest.raises(ValueError) as info:
         tools._rendered(tool, {"cluster": "c", "bufferdir": "/b"})
     assert str(info.value) == "t: {status_file} must be a whole argv word"
@@ -696,7 +697,7 @@ def test_the_warm_path_knows_the_storage_handshake():
     constant must be what tools.yaml says."""
     from seamless_config import effects
 
-    assert {tools.handshake_of(s) for s in effects.STORAGE} == {effects.STORAGE_HANDSHAKE}
+    assert {tools.tool_defs()[s].handshake for s in effects.STORAGE} == {effects.STORAGE_HANDSHAKE}
 
 
 @pytest.mark.parametrize("text,expected", [("4GB", 4 * 10**9), ("1.5 GiB", 3 * 2**29),

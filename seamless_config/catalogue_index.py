@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from ._record import frozen_record
 from .errors import ConfigError, Span
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9._-]*)[ \t]*:(?:[ \t]|$)")
@@ -23,7 +23,7 @@ _ANCHOR = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s,\]}]")
 _NOT_STRINGS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Entry:
     """One top-level entry: its name, key position and line range."""
 

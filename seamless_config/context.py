@@ -8,9 +8,9 @@ execution, persistence, backend, queue, storage paths and service keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ._record import frozen_record
 from .errors import Span
 from .model import Cluster, Frontend, Queue
 from .nodes import SourceFile
@@ -19,7 +19,7 @@ SETTINGS = ("project", "subproject", "cluster", "execution", "queue", "remote",
             "persistent", "record", "node", "nparallel")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Origin:
     """Where a value came from. ``kind``: command | default | manual | environment."""
 
@@ -39,7 +39,7 @@ class Origin:
         return f"{self.kind}: {self.text or self.rule}"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Setting:
     name: str
     value: Any
@@ -47,7 +47,7 @@ class Setting:
     shadowed: tuple["Setting", ...] = ()  # earlier values, most recent first
 
 
-@dataclass(frozen=True)
+@frozen_record
 class ServiceUse:
     """A service the context needs: which frontend hosts it, in which mode,
     under which launcher key, storing where (None for job servers)."""
@@ -59,7 +59,7 @@ class ServiceUse:
     data_path: str | None = None  # hashserver workdir, or database file
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Warn:
     message: str
     span: Span | None = None
@@ -68,7 +68,7 @@ class Warn:
         return self.message if self.span is None else f"{self.span}: {self.message}"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Context:
     workdir: str
     stage: str | None

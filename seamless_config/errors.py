@@ -8,11 +8,12 @@ plus the source line and a caret, the only format users ever see.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from ._record import frozen_record
 
-@dataclass(frozen=True)
+
+@frozen_record
 class Span:
     """A region of a source file; line and column are 1-based."""
 

@@ -9,11 +9,10 @@ chain; its bindings stay in force after the block, like any command's.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import ChainMap
-from dataclasses import dataclass
 from typing import Iterator, Mapping
 
+from ._record import frozen_record, replace
 from .errors import ConfigError, did_you_mean
 from .model import Catalogue, Cluster, frozen_map
 from .nodes import Command, Program, StageBlock
@@ -25,7 +24,7 @@ ROOT = ("root",)
 Origin_Value = tuple
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Frame:
     """One binding on top of ``parent``; the chain is the environment."""
 
@@ -45,7 +44,7 @@ def bind(frame: Frame | None, setting: Setting) -> Frame:
     """A new frame; the setting records what it shadows."""
     previous = frame.lookup(setting.name) if frame else None
     if previous is not None:
-        setting = dataclasses.replace(setting, shadowed=(previous,) + previous.shadowed)
+        setting = replace(setting, shadowed=(previous,) + previous.shadowed)
     return Frame(frame, setting)
 
 
@@ -63,7 +62,7 @@ def merge_clusters(catalogue: Catalogue, program: Program) -> Mapping[str, Clust
             old = inline.get(cluster.name)
             first = old.overrides or old.span if old else _catalogue_span(catalogue, cluster.name)
             if first is not None:
-                cluster = dataclasses.replace(cluster, overrides=first)
+                cluster = replace(cluster, overrides=first)
             inline[cluster.name] = cluster
     if not inline:
         return catalogue.clusters
@@ -77,7 +76,7 @@ def _catalogue_span(catalogue: Catalogue, name: str):
     return clusters.span(name) if hasattr(clusters, "span") else clusters[name].span
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Evaluation:
     """What running the program produced, before defaults and derivation."""
 

@@ -10,12 +10,12 @@ list are all reported together.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import yaml
 
 from . import _yaml
 from ._yaml import describe, is_null, span_of
+from ._record import frozen_record
 from .errors import ConfigError, Span, did_you_mean, one_of, raise_all
 from .names import check_name
 from .nodes import Command, Node, SourceFile, StageBlock, StageSelector
@@ -26,7 +26,7 @@ MAX_DEPTH = 16
 ITEM_HINT = "write '- COMMAND' or '- COMMAND: VALUE'"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Arg:
     """A command's declared argument: ``kind`` picks the check in ``_CHECKS``;
     ``placeholder`` shows the right form when the value is missing."""

@@ -8,10 +8,10 @@ so explanations can point at the line that defined it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from ._record import Factory, frozen_record
 from .errors import Span
 
 SERVICES = ("hashserver", "database", "jobserver", "daskserver")
@@ -23,7 +23,7 @@ def frozen_map(d: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(d or {}))
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Service:
     """One service a frontend can host. ``fields`` holds bufferdir /
     database_dir (absolute, ``~`` expanded), conda, network_interface,
@@ -32,13 +32,13 @@ class Service:
     kind: str
     fields: Mapping[str, Any]
     span: Span
-    field_spans: Mapping[str, Span] = field(default_factory=frozen_map)
+    field_spans: Mapping[str, Span] = Factory(frozen_map)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.fields.get(name, default)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Frontend:
     hostname: str | None
     ssh_hostname: str | None
@@ -51,7 +51,7 @@ class Frontend:
         return self.hostname or "localhost"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Queue:
     """A queue after TEMPLATE expansion. ``fields`` has normalised names
     (``-`` read as ``_``) and no unset (null) fields; ``origins`` gives, per
@@ -67,7 +67,7 @@ class Queue:
         return self.fields.get(name, default)
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Cluster:
     name: str
     type: str | None  # one of CLUSTER_TYPES; None when not written (daskserver then refuses)
@@ -79,7 +79,7 @@ class Cluster:
     workers: int | None = None
     default_queue: str | None = None
     memory_per_core_property_name: str | None = None
-    field_spans: Mapping[str, Span] = field(default_factory=frozen_map)
+    field_spans: Mapping[str, Span] = Factory(frozen_map)
     overrides: Span | None = None  # the catalogue definition an inline one replaced
 
     def offered_backends(self) -> tuple[str, ...]:
@@ -94,7 +94,7 @@ class Cluster:
         return None
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Catalogue:
     """All clusters known before the program runs (catalogue files only;
     inline definitions are merged by the evaluator)."""

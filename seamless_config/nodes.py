@@ -7,13 +7,13 @@ are frozen and always carry the span of the YAML item they came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Union
 
+from ._record import frozen_record
 from .errors import Span
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Command:
     """One command. ``argument`` is already type-checked (``None`` for bare
     commands); for ``clusters`` it is a tuple of ``model.Cluster``."""
@@ -32,7 +32,7 @@ class Command:
         return f"{self.name}: {format_scalar(self.argument)}"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class StageSelector:
     """``stage NAME`` (any substage) or ``stage NAME:SUBSTAGE``."""
 
@@ -48,7 +48,7 @@ class StageSelector:
         return f"stage {self.stage}" + (f":{self.substage}" if self.substage else "")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class StageBlock:
     selector: StageSelector
     body: tuple["Node", ...]
@@ -58,7 +58,7 @@ class StageBlock:
 Node = Union[Command, StageBlock]
 
 
-@dataclass(frozen=True)
+@frozen_record
 class SourceFile:
     """One candidate file of the chain, found or absent, in run order."""
 
@@ -68,7 +68,7 @@ class SourceFile:
     nodes: tuple[Node, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Program:
     """A chain's commands: inline ``clusters`` hoisted (in source order),
     then everything else, parents first. ``inherit_from_parent`` is gone."""

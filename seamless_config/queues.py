@@ -11,13 +11,13 @@ templates, so an explanation can point at the line that really set it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import yaml
 
 from . import _yaml
 from ._yaml import BOOL, FLOAT, INT, NULL, STR, describe, expect_string, is_null, span_of
+from ._record import frozen_record
 from .errors import ConfigError, Span, did_you_mean, one_of
 from .model import Queue, frozen_map
 from .names import name_problem, token_problem
@@ -210,7 +210,7 @@ FIELDS: dict[str, Reader] = {
 TEMPLATE = "TEMPLATE"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class _Scope:
     """One cluster's queues mapping while it is read. ``errors`` collects."""
 

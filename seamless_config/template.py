@@ -11,9 +11,9 @@ programming error in ``tools.yaml`` or its caller, hence ``ValueError``.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Union
 
+from ._record import frozen_record
 from .grammars import parser
 from .paths import flatten
 
@@ -21,30 +21,30 @@ from .paths import flatten
 FILTERS: Mapping[str, Callable[[str], str]] = {"flatten": flatten}
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Text:
     value: str
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Space:
     """Whitespace of the template: an argv word boundary."""
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Var:
     name: str
     filters: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Flag:
     """``{name?}``: true when the boolean variable is true; emits nothing."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Fragment:
     items: tuple["Item", ...]
 
@@ -57,7 +57,7 @@ class Fragment:
 Item = Union[Text, Space, Var, Flag, Fragment]
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Template:
     source: str
     items: tuple[Item, ...]

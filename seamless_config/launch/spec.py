@@ -10,9 +10,9 @@ every literal brace is doubled and only ``{status_file}`` is left open.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .._record import Factory, frozen_record
 from ..model import frozen_map
 
 STATUS_FILE = "{status_file}"
@@ -22,7 +22,7 @@ def escape_braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-@dataclass(frozen=True)
+@frozen_record
 class LaunchSpec:
     service: str  # hashserver | database | jobserver | daskserver | pure_daskserver
     key: str
@@ -39,8 +39,8 @@ class LaunchSpec:
     timeout: int = 600  # the server's idle shutdown, seconds
     handshake: Any = "healthcheck"  # or {"path": "health", "port_name": "dashboard_port"}
     file_parameters: Mapping[str, Any] | None = None
-    meta: Mapping[str, Any] = field(default_factory=frozen_map)
-    extra: Mapping[str, Any] = field(default_factory=frozen_map)  # cluster_string, workers
+    meta: Mapping[str, Any] = Factory(frozen_map)
+    extra: Mapping[str, Any] = Factory(frozen_map)  # cluster_string, workers
     create_workdir: bool = True  # hashserver refuses a missing DIR
     log_level: str = "minimal"
 
