@@ -90,3 +90,13 @@ def test_a_required_field_after_a_default_is_refused():
         class Bad:
             a: int = 1
             b: int
+
+
+def test_a_class_with_its_own_methods_is_refused_not_overwritten():
+    with pytest.raises(TypeError, match="Bad defines __repr__, which @frozen_record writes"):
+        @frozen_record
+        class Bad:
+            a: int
+
+            def __repr__(self):
+                return "mine"

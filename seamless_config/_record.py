@@ -46,6 +46,10 @@ def frozen_record(cls):
     required = [n for n in names if n not in defaults]
     if any(names.index(r) > names.index(d) for r in required for d in defaults):
         raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
+    own = [m for m in ("__init__", "__eq__", "__hash__", "__repr__", "__setattr__", "__delattr__")
+           if m in cls.__dict__]
+    if own:
+        raise TypeError(f"{cls.__name__} defines {', '.join(own)}, which @frozen_record writes")
     cls._fields = names
     cls._defaults = defaults
     cls.__match_args__ = names
