@@ -87,3 +87,48 @@ def test_tables_are_written_under_a_temporary_name_then_renamed(tmp_path, monkey
     assert written_to != path and os.path.dirname(written_to) == os.path.dirname(path)
     assert not final_existed
     assert os.path.exists(path) and not os.path.exists(written_to)
+
+
+BAD_KEYS = ["stage", "stage :gpu", "stage prod:", "stage prod:gpu:x", "stage pr od",
+            "stage prod::gpu", "stage 'prod'", "stage prod: gpu x"]
+
+
+def test_tables_read_back_give_the_same_keys_and_the_same_errors(tmp_path, monkeypatch):
+    """Processes after the first use the tables from the file: the stage
+    keys they accept and the errors they name (lark's match_examples runs
+    on the loaded parser) must be those of a freshly built one."""
+    from seamless_config import stages
+    from seamless_config.errors import ConfigError, Span
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(stages, "_WELL_FORMED", stages.re.compile(r"(?!)"))  # always the grammar
+
+    def outcomes():
+        out = []
+        for text in BAD_KEYS + ["stage prod", "stage prod : gpu"]:
+            span = Span("s.yaml", 2, 3, 2, 3 + len(text))
+            try:
+                out.append(stages.parse_stage_key(text, span))
+            except ConfigError as err:
+                out.append((err.render(with_source=False), err.span))
+        return out
+
+    grammars.parser.cache_clear()
+    try:
+        built = outcomes()  # builds the tables and writes them
+        grammars.parser.cache_clear()
+        path = grammars._cache_file("stage", grammars.grammar_text("stage"), {"parser": "lalr"})
+        assert os.path.exists(path)
+        from lark import Lark
+
+        def no_building(self, *args, **kwargs):
+            raise AssertionError("the tables were built again instead of read")
+
+        with monkeypatch.context() as m:
+            m.setattr(Lark, "__init__", no_building)
+            loaded = outcomes()  # reads them back
+    finally:
+        grammars.parser.cache_clear()
+    assert loaded == built
+    assert sum(isinstance(o, tuple) for o in built) == len(BAD_KEYS)
