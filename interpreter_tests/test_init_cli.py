@@ -263,3 +263,33 @@ def test_a_defect_is_one_line_and_exit_70_with_the_traceback_under_vv(tmp_path):
     loud = run("-vv")
     assert loud.returncode == 70
     assert "Traceback" in loud.stderr and "in broken" in loud.stderr
+
+
+def test_an_unusable_launcher_directory_is_a_service_error_naming_it(fake_home, tmp_path):
+    """Not a defect of ours: exit 4, the path, and the variable to change."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {**os.environ, "REMOTE_HTTP_LAUNCHER_DIR": str(blocker / "launcher")}
+    out = subprocess.run([*INIT, "--workdir", str(project(tmp_path / "p"))], capture_output=True,
+                         text=True, timeout=90, env=env)
+    assert out.returncode == 4, out.stderr
+    assert "internal error" not in out.stderr and "Traceback" not in out.stderr
+    assert f"hashserver 'hashserver-here-rw-demo': cannot use {blocker}/launcher: " \
+        "Not a directory" in out.stderr
+    # the state file it could not read is a warning in the CLI's own words
+    assert f"warning: cannot read state file {blocker}/launcher/server/" in out.stderr
+    assert "SeamlessConfigWarning" not in out.stderr
+    assert "set REMOTE_HTTP_LAUNCHER_DIR to use another directory" in out.stderr
+    assert not (tmp_path / "p" / "data").exists()  # nothing was started
+
+
+def test_configuration_warnings_are_one_line_with_their_file_position(fake_home, tmp_path):
+    root = project(tmp_path / "p", jobserver=True)
+    text = (root / "seamless.yaml").read_text()
+    (root / "seamless.yaml").write_text(text.replace("- execution: remote\n", ""))
+    out = run_init(root, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    warning, = [ln for ln in out.stderr.splitlines() if "execution" in ln]
+    assert warning.startswith("warning: ") and ":" in warning.split()[1]
+    assert "no 'execution' command" in warning
+    assert "SeamlessConfigWarning" not in out.stderr and "api.set_stage" not in out.stderr

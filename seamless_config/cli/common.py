@@ -46,9 +46,30 @@ def verbose_option(f):
         level = logging.WARNING - 10 * min(value, 2)
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("seamless_config").setLevel(level)
+        _show_our_warnings_plainly()
         return value
     return click.option("-v", "--verbose", count=True, expose_value=False, is_eager=True,
                         callback=callback, help="More diagnostics (-vv for debug).")(f)
+
+
+def _show_our_warnings_plainly() -> None:
+    """Our warnings name their own file:line:col; Python's default display
+    would add the library line that raised them. Others keep that display."""
+    import warnings
+
+    from ..errors import SeamlessConfigWarning
+
+    default = warnings.showwarning
+    if getattr(default, "seamless_config", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SeamlessConfigWarning):
+            click.echo(click.style("warning: ", fg="yellow", bold=True) + str(message), err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+    show.seamless_config = True
+    warnings.showwarning = show
 
 
 def workdir_of(value: str | None) -> str:

@@ -91,11 +91,26 @@ class _LocalSide:
 def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle:
     """Reuse or launch the server of ``spec``; raise ServiceError on failure."""
     start = time.monotonic()
-    with key_lock(spec.key, timeout=deadline + LOCK_MARGIN):
-        deadline_at = time.monotonic() + deadline
-        if spec.is_local:
-            return _ensure_local(spec, start, deadline_at)
-        return _ensure_remote(spec, start, deadline_at)
+    try:
+        with key_lock(spec.key, timeout=deadline + LOCK_MARGIN):
+            deadline_at = time.monotonic() + deadline
+            if spec.is_local:
+                return _ensure_local(spec, start, deadline_at)
+            return _ensure_remote(spec, start, deadline_at)
+    except OSError as exc:
+        if exc.filename is None:  # not about a local file: network errors keep their type
+            raise
+        raise ServiceError(_file_problem(spec, exc), service=spec.service) from None
+
+
+def _file_problem(spec: LaunchSpec, exc: OSError) -> str:
+    """A local file this launch needs (lock, state or log file, server
+    directory) could not be made: the machine's problem, said as such."""
+    from ..paths import launcher_dir
+
+    return (f"{spec.service} '{spec.key}': cannot use {exc.filename}: {exc.strerror}. "
+            f"Lock and state files are kept in {launcher_dir()} "
+            "(set REMOTE_HTTP_LAUNCHER_DIR to use another directory).")
 
 
 def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0,
