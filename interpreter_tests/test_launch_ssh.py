@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from seamless_config._record import replace
 
 import pytest
 
 from interpreter_tests.fixtures_sshd import REPO, free_port, hashserver_spec, kill_pid
+from seamless_config._record import replace
 from seamless_config.clients import BufferClient
 from seamless_config.errors import SeamlessConfigWarning, ServiceError
 from seamless_config.launch import health, state
@@ -223,3 +224,97 @@ def test_remote_server_that_dies_reports_its_log(ssh_home, tmp_path):
                            "answering its health check")
     assert "about to fail" in text
     assert remote_state(sshd, spec.key)["status"] == "failed"
+
+
+MACHINE_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from interpreter_tests.fixtures_sshd import hashserver_spec
+from seamless_config.launch.executor import ensure_service
+spec = hashserver_spec(sys.argv[2], "hashserver-ssh-rw-machines", hostname="127.0.0.1",
+                       ssh_hostname=sys.argv[3])
+h = ensure_service(spec)
+print(json.dumps({"pid": h.pid, "launched": h.launched}))
+"""
+
+
+def test_clients_on_different_machines_start_one_server(ssh_home, tmp_path):
+    """Four client machines (each its own launcher directory, so their local
+    locks do not meet) ask for the same remote server at once: the lock on
+    the remote host lets one launch it and the others reuse it."""
+    home, sshd = ssh_home
+    env_of = lambda i: {**os.environ, "REMOTE_HTTP_LAUNCHER_DIR":  # noqa: E731
+                        str(tmp_path / f"machine{i}" / ".remote-http-launcher")}
+    children = [subprocess.Popen([sys.executable, "-c", MACHINE_CHILD, REPO, str(tmp_path),
+                                  sshd.alias], env=env_of(i), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for i in range(4)]
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        results.append(json.loads(out))
+    assert sorted(r["launched"] for r in results) == [False, False, False, True]
+    assert len({r["pid"] for r in results}) == 1
+    assert remote_state(sshd, "hashserver-ssh-rw-machines")["pid"] == results[0]["pid"]
+    locks = os.path.join(sshd.remote_launcher_dir, "locks")
+    assert not os.path.exists(locks) or os.listdir(locks) == []  # every lock released
+
+
+def _plant_lock(sshd, key: str, owner: dict, age: float) -> str:
+    path = os.path.join(sshd.remote_launcher_dir, "locks", key + ".lockdir")
+    os.makedirs(path)
+    with open(os.path.join(path, "owner"), "w") as f:
+        json.dump(owner, f)
+    made = time.time() - age
+    os.utime(path, (made, made))
+    return path
+
+
+def test_a_lock_left_on_the_host_by_a_dead_launcher_is_taken_over(ssh_home, tmp_path, caplog):
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-stale-lock")
+    path = _plant_lock(sshd, spec.key, {"host": "login2", "pid": 4242, "hold_seconds": 70},
+                       age=300)
+    handle = ensure_service(spec, deadline=30)
+    assert handle.launched and health.healthy(handle.url)
+    assert not os.path.exists(path)
+    assert os.listdir(os.path.dirname(path)) == []  # the renamed stale lock is gone too
+    assert "taking over the launch lock" in caplog.text and "login2, pid 4242" in caplog.text
+
+
+def test_a_live_lock_on_the_host_is_waited_for_and_named_on_timeout(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-held-lock")
+    path = _plant_lock(sshd, spec.key, {"host": "login2", "pid": 4242, "hold_seconds": 600},
+                       age=5)
+    start = time.monotonic()
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec, deadline=2)
+    assert 2 <= time.monotonic() - start < 20
+    assert str(info.value) == (
+        "hashserver 'hashserver-ssh-rw-held-lock' on 127.0.0.1: timed out waiting for another "
+        f"launch of it (held by login2, pid 4242; lock {path} on 127.0.0.1)")
+    assert os.path.isdir(path)  # not ours to remove
+    assert not os.path.exists(os.path.join(sshd.remote_launcher_dir, "server",
+                                           spec.key + ".json"))  # nothing was started
+    shutil.rmtree(path)  # the planted lock, for the tests after this one
+
+
+def test_a_lock_that_cannot_be_made_on_the_host_is_a_service_error(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-no-lock")
+    blocker = os.path.join(sshd.remote_launcher_dir, "locks")
+    os.makedirs(sshd.remote_launcher_dir, exist_ok=True)
+    if os.path.isdir(blocker):
+        os.rmdir(blocker)  # empty: the other tests released their locks
+    with open(blocker, "w"):
+        pass  # a file where the locks directory belongs
+    try:
+        with pytest.raises(ServiceError) as info:
+            ensure_service(spec, deadline=10)
+    finally:
+        os.unlink(blocker)
+    assert str(info.value).startswith(
+        f"cannot create the launch lock 127.0.0.1:{blocker}/{spec.key}.lockdir: ")
+    assert not os.path.exists(os.path.join(sshd.remote_launcher_dir, "server",
+                                           spec.key + ".json"))

@@ -276,7 +276,7 @@ def _ensure_remote(spec: LaunchSpec, start: float, deadline_at: float) -> Servic
         tunnel.close_tunnel(client)
         state.remove_client(spec.key)
     try:
-        with ssh.open_remote(spec, deadline_at) as remote:
+        with ssh.open_remote(spec, deadline_at) as remote, remote.launch_lock(deadline_at):
             record, launched, client = _ensure_on(spec, remote, deadline_at)
     except ssh.session_errors() as exc:
         raise ServiceError(f"{spec.service} '{spec.key}': the SSH session to "

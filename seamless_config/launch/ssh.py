@@ -12,13 +12,15 @@ the server's port directly. fabric is imported inside functions only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import shlex
 import socket
 import time
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import ServiceError
 from . import health, state
@@ -28,6 +30,9 @@ from .spec import LaunchSpec
 logger = logging.getLogger("seamless_config")
 
 POLL = 0.1
+# How long past its own deadline a launch lock on a host is respected: a
+# holder that died leaves the lock behind, and it is taken over after that.
+STALE_LOCK_MARGIN = 60.0
 MISSING_EXECUTABLE = 127
 WORKDIR_FAILED = 125
 
@@ -185,6 +190,112 @@ class Remote:
                                f"{result.stderr.strip() or result.stdout.strip()}",
                                service=self.spec.service, host=self.name)
         return result.stdout.rstrip("/")
+
+    # -- a lock on the host, for launchers on different machines ----------
+    @contextlib.contextmanager
+    def launch_lock(self, deadline_at: float) -> Iterator[None]:
+        """Held around check-and-launch on this host. lock.py only excludes
+        launchers on this machine; clients on several machines (login nodes,
+        laptops) share the host's launcher directory, so this lock is a
+        directory there, made with SFTP mkdir, which the host makes
+        atomically. It names its holder and how long it may hold it; a lock
+        left by a holder that died is taken over once that time is past."""
+        path = f"{self.base}/locks/{self.spec.key}.lockdir"
+        hold = max(1.0, deadline_at - time.monotonic()) + STALE_LOCK_MARGIN
+        self._acquire_lock_dir(path, hold, deadline_at)
+        try:
+            yield
+        finally:
+            self._remove_lock_dir(path)
+
+    def _acquire_lock_dir(self, path: str, hold: float, deadline_at: float) -> None:
+        sftp = self.conn.sftp()
+        self._mkdir_p(f"{self.base}/locks")
+        delay, next_expiry_check, absent = 0.05, 0.0, 0
+        while True:
+            try:
+                sftp.mkdir(path, 0o700)
+                break
+            except OSError as exc:  # SFTP says only "failure": see whether it exists
+                if not self._exists(path):
+                    absent += 1  # released just now, or mkdir cannot work here at all
+                    if absent < 3:
+                        continue
+                    raise ServiceError(f"cannot create the launch lock {self.name}:{path}: "
+                                       f"{exc}", service=self.spec.service,
+                                       host=self.name) from None
+            if time.monotonic() >= next_expiry_check:
+                if self._lock_expired(path):
+                    self._remove_lock_dir(path, stale=True)
+                    continue
+                next_expiry_check = time.monotonic() + 2.0
+            if time.monotonic() >= deadline_at:
+                raise ServiceError(
+                    f"{self.spec.service} '{self.spec.key}' on {self.name}: timed out waiting "
+                    f"for another launch of it ({self._lock_holder(path)}; lock "
+                    f"{path} on {self.name})", service=self.spec.service, host=self.name)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        owner = {"host": socket.gethostname(), "pid": os.getpid(), "hold_seconds": hold}
+        try:
+            with sftp.open(f"{path}/owner", "wb") as f:
+                f.write(json.dumps(owner).encode())
+        except BaseException:
+            self._remove_lock_dir(path)
+            raise
+
+    def _lock_owner(self, path: str) -> dict[str, Any]:
+        try:
+            owner = json.loads(self._read(f"{path}/owner") or "{}")
+        except ValueError:
+            return {}
+        return owner if isinstance(owner, dict) else {}
+
+    def _lock_holder(self, path: str) -> str:
+        owner = self._lock_owner(path)
+        if "host" in owner:
+            return f"held by {owner.get('host')}, pid {owner.get('pid')}"
+        return "holder unknown"
+
+    def _lock_expired(self, path: str) -> bool:
+        """Compared on the host's clock: the lock directory's time against
+        what the host says now."""
+        try:
+            made = self.conn.sftp().stat(path).st_mtime
+        except OSError:
+            return False  # released meanwhile: the next mkdir will tell
+        hold = self._lock_owner(path).get("hold_seconds")
+        if not isinstance(hold, (int, float)):
+            hold = STALE_LOCK_MARGIN  # its holder had not written it yet, or died before
+        now = self.run("date +%s")
+        return now.ok and _last_int(now.stdout) is not None and \
+            made + hold < _last_int(now.stdout)
+
+    def _remove_lock_dir(self, path: str, stale: bool = False) -> None:
+        """Release (or take over) a lock. A stale one is first renamed, so
+        that of several launchers finding it only one removes it."""
+        sftp = self.conn.sftp()
+        try:
+            if stale:
+                logger.warning("%s: taking over the launch lock %s on %s, left by %s",
+                               self.spec.key, path, self.name, self._lock_holder(path))
+                moved = f"{path}.stale-{uuid.uuid4().hex}"
+                sftp.posix_rename(path, moved)
+                path = moved
+            with contextlib.suppress(OSError):
+                sftp.remove(f"{path}/owner")
+            sftp.rmdir(path)
+        except OSError as exc:
+            if not stale:
+                logger.warning("%s: could not release the launch lock %s on %s: %s",
+                               self.spec.key, path, self.name, exc)
+
+    def _mkdir_p(self, path: str) -> None:
+        if not path or self._exists(path):
+            return
+        self._mkdir_p(path.rsplit("/", 1)[0])
+        with contextlib.suppress(OSError):  # made meanwhile by another launcher
+            self.conn.sftp().mkdir(path, 0o700)
 
     # -- files, over SFTP ------------------------------------------------
     def _read(self, path: str, limit: int | None = None) -> str | None:
