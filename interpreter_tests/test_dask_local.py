@@ -3,7 +3,10 @@ wrapper around a real LocalCluster; get_dask_client() computes with it."""
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import time
 
 import pytest
@@ -84,6 +87,32 @@ def test_second_activation_reuses_the_scheduler(fake_home, tmp_path):
     assert dashboard_url(handle) == f"http://127.0.0.1:{handle.dashboard_port}/status"
     with get_dask_client(second) as client:
         assert client.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+
+
+def _services(workdir, *args):
+    out = subprocess.run([sys.executable, "-m", "seamless_config.cli.main", "services", *args,
+                          "--workdir", workdir], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_services_name_the_pure_dask_scheduler_daskserver(fake_home, tmp_path):
+    """--service daskserver is the Dask scheduler the configuration uses,
+    here pure Dask's; ps lists it and stop stops it."""
+    workdir = pure_dask_tree(tmp_path / "w")
+    handle = activate(evaluate_workdir(workdir)).handles[0]
+    rows = json.loads(_services(workdir, "ps", "--json", "--service", "daskserver"))["servers"]
+    assert [(r["service"], r["key"], r["pid"], r["port"], r["state"]) for r in rows] == [
+        ("pure_daskserver", "pure-daskserver-here-q", handle.pid, handle.port, "running")]
+    assert json.loads(_services(workdir, "ps", "--json", "--service", "jobserver"))[
+        "servers"] == []
+    assert _services(workdir, "stop", "--service", "daskserver") == (
+        f"stopped pure_daskserver 'pure-daskserver-here-q' on localhost (pid {handle.pid}, "
+        "SIGINT)\n")
+    assert not pid_alive(handle.pid)
+    rows = json.loads(_services(workdir, "ps", "--json", "--service", "pure_daskserver"))[
+        "servers"]
+    assert [(r["state"], r["reason"]) for r in rows] == [("stale", "stopped")]
 
 
 def test_idle_timeout_shuts_the_wrapper_down(fake_home, tmp_path):

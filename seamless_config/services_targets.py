@@ -17,7 +17,10 @@ from .context import Context
 from .errors import ConfigError, one_of
 from .launch.spec import LaunchSpec
 
-SERVICES = ("hashserver", "database", "jobserver", "daskserver")
+SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
+# What "daskserver" means on the command line: the Dask scheduler of the
+# configuration, Seamless's daskserver or, with persistent: false, pure Dask's.
+DASK_NAMES = ("daskserver", "pure_daskserver")
 STORAGE_DIRS = {"hashserver": "bufferdir", "database": "database_dir"}
 
 
@@ -79,14 +82,23 @@ def targets(ctx: Context, services: Sequence[str] | None) -> list[Target]:
             raise ConfigError(f"this configuration uses no servers (execution "
                               f"'{ctx.execution}', persistent {ctx.persistent}); "
                               f"name one with --service ({', '.join(SERVICES)})")
-    return [_target(ctx, name) for name in services]
+    return [_target(ctx, dask_service(ctx, name)) for name in services]
+
+
+def dask_service(ctx: Context, service: str) -> str:
+    """``daskserver`` is the scheduler this configuration uses: the pure
+    Dask one when that is the one it uses."""
+    if service == "daskserver" and ctx.service("daskserver") is None and \
+            ctx.service("pure_daskserver") is not None:
+        return "pure_daskserver"
+    return service
 
 
 def _target(ctx: Context, service: str) -> Target:
     from .model import service_directory
     from .tools import pick_frontend, service_spec
 
-    if service not in SERVICES and service != "pure_daskserver":
+    if service not in SERVICES:
         raise ConfigError(f"unknown service '{service}'; {one_of(SERVICES)}")
     use = ctx.service(service)
     spec = service_spec(

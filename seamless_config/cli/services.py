@@ -15,7 +15,7 @@ import click
 from .common import (EXIT_CONFIG, EXIT_SERVICE, echo_json, fail, guarded, parse_stage,
                      verbose_option, workdir_of, workdir_option)
 
-SERVICES = ("hashserver", "database", "jobserver", "daskserver")
+SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
@@ -144,8 +144,13 @@ def ps(workdir, cluster, project, stage, service, all_clusters, as_json):
     ctx, clusters = _ps_clusters(workdir, cluster, project, stage, all_clusters)
     listing = services.list_servers(services.frontends(ctx, clusters) if ctx else [])
     st, sub = parse_stage(stage)
-    rows = services.matching(listing.rows, service=service, cluster=cluster, project=project,
-                             stage=st, substage=sub)
+    rows = services.matching(listing.rows, cluster=cluster, project=project, stage=st,
+                             substage=sub)
+    if service is not None:  # "daskserver": either kind of Dask scheduler
+        from ..services_targets import DASK_NAMES
+
+        kinds = DASK_NAMES if service == "daskserver" else (service,)
+        rows = [r for r in rows if r.service in kinds]
     _print_listing(rows, listing.unreachable, as_json)
     if listing.unreachable:
         sys.exit(EXIT_SERVICE)
