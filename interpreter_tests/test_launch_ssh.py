@@ -318,3 +318,24 @@ def test_a_lock_that_cannot_be_made_on_the_host_is_a_service_error(ssh_home, tmp
         f"cannot create the launch lock 127.0.0.1:{blocker}/{spec.key}.lockdir: ")
     assert not os.path.exists(os.path.join(sshd.remote_launcher_dir, "server",
                                            spec.key + ".json"))
+
+
+def test_taking_over_gives_back_a_lock_made_after_the_check(ssh_home, tmp_path):
+    """Two launchers find the same dead lock; the first takes it over and
+    locks. The second's rename then catches the first's new lock: it sees
+    that lock's time is not the one it judged dead, and puts it back."""
+    from seamless_config.launch import ssh
+
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-give-back")
+    path = _plant_lock(sshd, spec.key, {"host": "login3", "pid": 7, "hold_seconds": 600},
+                       age=1)  # the first launcher's fresh lock
+    judged_dead_at = int(time.time()) - 500
+    try:
+        with ssh.open_remote(spec, time.monotonic() + 30) as remote:
+            remote._take_over(path, judged_dead_at)
+        with open(os.path.join(path, "owner")) as f:
+            assert json.load(f)["host"] == "login3"  # still there, still the first's
+        assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -225,8 +225,9 @@ class Remote:
                                        f"{exc}", service=self.spec.service,
                                        host=self.name) from None
             if time.monotonic() >= next_expiry_check:
-                if self._lock_expired(path):
-                    self._remove_lock_dir(path, stale=True)
+                made = self._expired_lock_time(path)
+                if made is not None:
+                    self._take_over(path, made)
                     continue
                 next_expiry_check = time.monotonic() + 2.0
             if time.monotonic() >= deadline_at:
@@ -257,38 +258,50 @@ class Remote:
             return f"held by {owner.get('host')}, pid {owner.get('pid')}"
         return "holder unknown"
 
-    def _lock_expired(self, path: str) -> bool:
-        """Compared on the host's clock: the lock directory's time against
-        what the host says now."""
+    def _expired_lock_time(self, path: str) -> int | None:
+        """The time of the lock at ``path`` if its holder's time is past,
+        compared on the host's clock: the directory's time against what the
+        host says now."""
         try:
             made = self.conn.sftp().stat(path).st_mtime
         except OSError:
-            return False  # released meanwhile: the next mkdir will tell
+            return None  # released meanwhile: the next mkdir will tell
         hold = self._lock_owner(path).get("hold_seconds")
         if not isinstance(hold, (int, float)):
             hold = STALE_LOCK_MARGIN  # its holder had not written it yet, or died before
-        now = self.run("date +%s")
-        return now.ok and _last_int(now.stdout) is not None and \
-            made + hold < _last_int(now.stdout)
+        now = _last_int(self.run("date +%s").stdout)
+        return made if now is not None and made + hold < now else None
 
-    def _remove_lock_dir(self, path: str, stale: bool = False) -> None:
-        """Release (or take over) a lock. A stale one is first renamed, so
-        that of several launchers finding it only one removes it."""
+    def _take_over(self, path: str, made: int) -> None:
+        """Remove a lock left by a holder that died. It is renamed first, so
+        that of several launchers finding it only one removes it; if what
+        was renamed is a newer lock (another launcher took over and locked
+        in between), it is given back."""
+        logger.warning("%s: taking over the launch lock %s on %s, left by %s",
+                       self.spec.key, path, self.name, self._lock_holder(path))
+        sftp = self.conn.sftp()
+        moved = f"{path}.stale-{uuid.uuid4().hex}"
+        try:
+            sftp.posix_rename(path, moved)
+        except OSError:
+            return  # another launcher took it over first
+        try:
+            if sftp.stat(moved).st_mtime != made:
+                sftp.posix_rename(moved, path)
+                return
+        except OSError:
+            return
+        self._remove_lock_dir(moved)
+
+    def _remove_lock_dir(self, path: str) -> None:
         sftp = self.conn.sftp()
         try:
-            if stale:
-                logger.warning("%s: taking over the launch lock %s on %s, left by %s",
-                               self.spec.key, path, self.name, self._lock_holder(path))
-                moved = f"{path}.stale-{uuid.uuid4().hex}"
-                sftp.posix_rename(path, moved)
-                path = moved
             with contextlib.suppress(OSError):
                 sftp.remove(f"{path}/owner")
             sftp.rmdir(path)
         except OSError as exc:
-            if not stale:
-                logger.warning("%s: could not release the launch lock %s on %s: %s",
-                               self.spec.key, path, self.name, exc)
+            logger.warning("%s: could not remove the launch lock %s on %s: %s",
+                           self.spec.key, path, self.name, exc)
 
     def _mkdir_p(self, path: str) -> None:
         if not path or self._exists(path):
