@@ -8,7 +8,6 @@ microseconds.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 
@@ -83,18 +82,11 @@ def _load_tables(path: str):
     try:
         with open(path, "rb") as f:
             return Lark.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception:  # unreadable or from another lark: build afresh, replace it
+    except Exception:  # absent, unreadable or from another lark: build afresh
         return None
 
 
 def _save_tables(built, path: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            built.save(f)
-        os.replace(tmp, path)
-    except OSError:  # a cache that cannot be written only costs time
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    from .paths import write_cache_file
+
+    write_cache_file(path, built.save)

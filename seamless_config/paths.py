@@ -82,3 +82,20 @@ def cache_dir() -> str | None:
     except OSError:
         return None
     return folder
+
+
+def write_cache_file(path: str, write) -> None:
+    """Write a file of ``cache_dir()`` whole or not at all: ``write(f)``
+    fills a temporary file, which is then renamed, so a process starting
+    meanwhile never reads half of it. A cache that cannot be written only
+    costs time."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

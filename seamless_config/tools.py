@@ -14,7 +14,6 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any, Mapping
 
-
 from ._record import frozen_record
 from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
 from .launch.spec import STATUS_FILE, LaunchSpec
@@ -90,14 +89,19 @@ def _tools_data() -> tuple[Mapping[str, Any], dict[str, "template.Template"]]:
     cached = _read_tools_cache(path, text)
     if cached is not None:
         return cached
+    import marshal
+
     import yaml
+
+    from .paths import write_cache_file
 
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     sources = sorted({body[part] for body in raw.values() for part in DERIVED})
     parsed = {src: template.parse(src) for src in sources}
     if path is not None:
-        data = {src: template.to_data(t.items) for src, t in parsed.items()}
-        _write_atomically(path, (TOOLS_CACHE_FORMAT, text, raw, data))
+        cached = (TOOLS_CACHE_FORMAT, text, raw,
+                  {src: template.to_data(t.items) for src, t in parsed.items()})
+        write_cache_file(path, lambda f: marshal.dump(cached, f))
     return raw, parsed
 
 
@@ -128,22 +132,6 @@ def _read_tools_cache(path: str | None, text: str):
         return raw, {src: template.from_data(src, items) for src, items in data.items()}
     except (OSError, TypeError, ValueError, KeyError, IndexError, EOFError):
         return None  # absent or unreadable: parse again
-
-
-def _write_atomically(path: str, value) -> None:
-    import marshal
-    import os
-
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            marshal.dump(value, f)
-        os.replace(tmp, path)
-    except OSError:  # a cache that cannot be written costs only time
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
 
 
 @functools.cache
