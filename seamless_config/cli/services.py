@@ -12,10 +12,11 @@ import sys
 
 import click
 
+from ..services_targets import (DASK_NAMES, SERVICES, evaluate_scope, resolve_document,
+                               targets)
 from .common import (EXIT_CONFIG, EXIT_SERVICE, echo_json, fail, guarded, parse_stage,
                      verbose_option, workdir_of, workdir_option)
 
-SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
 SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
@@ -46,16 +47,12 @@ def service_option(required: bool = False, choices=SERVICES,
 
 
 def _context(workdir, cluster, project, stage):
-    from ..services_targets import evaluate_scope
-
     st, sub = parse_stage(stage)
     return evaluate_scope(workdir_of(workdir), cluster=cluster, project=project, stage=st,
                           substage=sub)
 
 
 def _targets(workdir, cluster, project, stage, service):
-    from ..services_targets import targets
-
     return targets(_context(workdir, cluster, project, stage), [service] if service else None)
 
 
@@ -147,8 +144,6 @@ def ps(workdir, cluster, project, stage, service, all_clusters, as_json):
     rows = services.matching(listing.rows, cluster=cluster, project=project, stage=st,
                              substage=sub)
     if service is not None:  # "daskserver": either kind of Dask scheduler
-        from ..services_targets import DASK_NAMES
-
         kinds = DASK_NAMES if service == "daskserver" else (service,)
         rows = [r for r in rows if r.service in kinds]
     _print_listing(rows, listing.unreachable, as_json)
@@ -207,8 +202,6 @@ def inspect(workdir, cluster, project, stage, service):
 def resolve(workdir, cluster, project, stage, service):
     """Key, host, SSH host, work directory and log of each server the
     arguments name, as JSON. Reads no state and contacts nothing."""
-    from ..services_targets import resolve_document
-
     echo_json(resolve_document(_targets(workdir, cluster, project, stage, service)))
 
 
