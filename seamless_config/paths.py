@@ -38,7 +38,10 @@ def service_key(service: str, cluster: str, mode: str, subpath: str) -> str:
 
 
 def pure_dask_key(cluster: str, queue: str) -> str:
-    return f"pure-daskserver-{cluster}-{queue}"
+    """``pure-daskserver-<cluster>--<queue>``: ``--`` (which names cannot
+    contain) keeps cluster ``a-b`` + queue ``c`` apart from ``a`` + ``b-c``.
+    seamless-config 0.3.2 joined them with ``-``."""
+    return f"pure-daskserver-{cluster}--{queue}"
 
 
 def join(root: str, subpath: str) -> str:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import IO, Any, Iterable, Sequence
 
 from .errors import ConfigError, ServiceError
 from .launch import health, state
+from .names import MODES
 from .services_hosts import (LocalHost, health_check_of, open_remote_host, state_keys,
                              stop_pid)
 from .services_targets import Target
@@ -29,25 +29,31 @@ logger = logging.getLogger("seamless_config")
 
 SCOPE_FIELDS = ("service", "cluster", "project", "subproject", "stage", "substage")
 KEY_SERVICES = ("pure-daskserver", "hashserver", "database", "jobserver", "daskserver")
-MODE = re.compile(r"-(rw|ro)-")
 LIVE = (state.RUNNING, state.STARTING)
 
 
 def parse_key(key: str) -> dict[str, Any]:
-    """Scope fields read back from ``<service>-<cluster>-<mode>-<path>``
-    (best effort: a cluster name holding '-rw-' cannot be told apart)."""
+    """Scope fields read back from ``<service>-<cluster>-<mode>-<path>`` or
+    ``pure-daskserver-<cluster>--<queue>``. Exact for every key our names
+    allow (names.py makes keys injective); other keys give what can be told."""
     found = dict.fromkeys(SCOPE_FIELDS)
     service = next((s for s in KEY_SERVICES if key.startswith(s + "-")), None)
     if service is None:
         return found
     rest = key[len(service) + 1:]
-    if service == "pure-daskserver":  # pure-daskserver-<cluster>-<queue>
-        return {**found, "service": "pure_daskserver", "cluster": rest.rpartition("-")[0] or rest}
-    match = MODE.search(rest)
-    if match is None:
+    if service == "pure-daskserver":  # pure-daskserver-<cluster>--<queue>
+        cluster, sep, _ = rest.partition("--")
+        if not sep:  # 0.3.2's pure-daskserver-<cluster>-<queue>: the split is a guess
+            cluster = rest.rpartition("-")[0] or rest
+        return {**found, "service": "pure_daskserver", "cluster": cluster}
+    words = rest.split("-")
+    # The mode is the first 'rw' or 'ro' after the cluster's first word:
+    # cluster names hold neither as a later dash-separated word.
+    at = next((i for i, w in enumerate(words) if i and w in MODES), None)
+    if at is None or at + 1 >= len(words):
         return {**found, "service": service}
-    found.update(service=service, cluster=rest[:match.start()])
-    return {**found, **_parse_path(rest[match.end():].split("--"))}
+    found.update(service=service, cluster="-".join(words[:at]))
+    return {**found, **_parse_path("-".join(words[at + 1:]).split("--"))}
 
 
 def _parse_path(parts: list[str]) -> dict[str, Any]:
