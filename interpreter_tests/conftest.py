@@ -11,6 +11,7 @@ from seamless_config.session import default_session
 
 # The sshd and SLURM fixtures live in their own modules.
 from interpreter_tests.fixtures_oar import *  # noqa: F401,F403
+from interpreter_tests.fixtures_sge import *  # noqa: F401,F403
 from interpreter_tests.fixtures_slurm import *  # noqa: F401,F403
 from interpreter_tests.fixtures_sshd import *  # noqa: F401,F403
 

@@ -36,8 +36,7 @@ import pytest
 
 from interpreter_tests.fixtures_sshd import become_subreaper, kill_pid, reap_zombie_children
 
-__all__ = ["oar_cluster", "oar", "OarCluster", "check_oar_conf", "descendants",
-           "scheduler_packages_missing"]
+__all__ = ["oar_cluster", "oar", "OarCluster", "check_oar_conf"]
 
 ETC = "/etc/oar"
 OAR_CONF = ETC + "/oar.conf"
@@ -218,10 +217,11 @@ def _kill_job_processes() -> None:
     reap_zombie_children()
 
 
-def _free_ports(count: int) -> list[int]:
-    """Ports free on every interface: Almighty binds 0.0.0.0 (no option)."""
+def free_ports(count: int, span: tuple[int, int], what: str) -> list[int]:
+    """Ports free on every interface (Almighty and the SGE daemons bind
+    0.0.0.0; neither has an option for an address)."""
     found = []
-    for port in range(PORTS[0], PORTS[1] + 1):
+    for port in range(span[0], span[1] + 1):
         with socket.socket() as sock:
             try:
                 sock.bind(("0.0.0.0", port))
@@ -230,7 +230,7 @@ def _free_ports(count: int) -> list[int]:
         found.append(port)
         if len(found) == count:
             return found
-    pytest.fail(f"no {count} free ports in {PORTS[0]}-{PORTS[1]} for postgres/Almighty/sshd")
+    pytest.fail(f"no {count} free ports in {span[0]}-{span[1]} for {what}")
 
 
 def _popen(argv, log_path: str, user: str | None = None) -> subprocess.Popen:
@@ -447,7 +447,7 @@ def oar_cluster():
     procs: list[subprocess.Popen] = []
     cluster = None
     try:
-        db, server, ssh = _free_ports(3)
+        db, server, ssh = free_ports(3, PORTS, "postgres, Almighty and the node's sshd")
         cores = os.cpu_count() or 1
         cluster = OarCluster(directory=directory, host=socket.gethostname(),
                              memcore=_memcore(cores), cores=cores, db_port=db,
