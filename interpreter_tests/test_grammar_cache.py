@@ -38,7 +38,7 @@ def test_processes_starting_together_on_an_empty_cache_all_parse(tmp_path):
         assert [rc for _, rc in results] == [0] * 12, [err for (_, err), _ in results]
         names = _cache_files(str(home))
         assert not [n for n in names if n.endswith(".tmp")], names
-        assert any(n.startswith("stage-") and n.endswith(".lark-tables") for n in names)
+        assert any(n.startswith("stage-") and n.endswith(".lark-json") for n in names)
 
 
 def test_a_damaged_table_file_is_rebuilt_and_replaced(tmp_path, monkeypatch):
@@ -64,19 +64,19 @@ def test_a_damaged_table_file_is_rebuilt_and_replaced(tmp_path, monkeypatch):
 def test_tables_are_written_under_a_temporary_name_then_renamed(tmp_path, monkeypatch):
     """While the tables are being written, the name other processes read
     does not exist yet: they build their own instead of reading half."""
-    from lark import Lark
-
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     path = grammars._cache_file("stage", grammars.grammar_text("stage"), {"parser": "lalr"})
     seen = []
-    real_save = Lark.save
+    real_write = paths.write_cache_file
 
-    def watching_save(self, f, *args, **kwargs):
-        real_save(self, f, *args, **kwargs)
-        seen.append((f.name, os.path.exists(path)))
+    def watching(target, write):
+        def watched(f):
+            write(f)
+            seen.append((os.readlink(f"/proc/self/fd/{f.fileno()}"), os.path.exists(target)))
+        real_write(target, watched)
 
-    monkeypatch.setattr(Lark, "save", watching_save)
+    monkeypatch.setattr(paths, "write_cache_file", watching)
     grammars.parser.cache_clear()
     try:
         grammars.parser("stage")

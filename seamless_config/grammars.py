@@ -53,10 +53,10 @@ def parser(name: str, **lark_options):
 
 
 def _cache_file(name: str, text: str, options: dict) -> str | None:
-    """Building the LALR tables costs ~15 ms per process; lark can pickle
-    them. The pickle lives in the user's own cache directory, never in a
-    shared /tmp where another user could plant one, and its name carries a
-    hash of the grammar, the options and lark's version."""
+    """Building the LALR tables costs ~15 ms per process, so they are kept
+    in the user's cache directory (``paths.cache_dir``: private, checked on
+    every read), never in a shared /tmp. The name carries a hash of the
+    grammar, the options and lark's version."""
     import hashlib
 
     import lark
@@ -68,25 +68,69 @@ def _cache_file(name: str, text: str, options: dict) -> str | None:
         return None
     digest = hashlib.sha256(repr((text, sorted(options.items()), lark.__version__))
                             .encode()).hexdigest()[:16]
-    return os.path.join(folder, f"{name}-{digest}.lark-tables")
+    return os.path.join(folder, f"{name}-{digest}.lark-json")
 
 
-# Not lark's own ``cache=``: lark writes that file in place, so a process
-# starting while another one writes it can read half a table (and then fails
-# on a later parse with a KeyError). Ours is written to a temporary file
-# and renamed, so readers see a whole table or none.
+# The tables are stored as data, not as lark's pickle (``Lark.save``): a
+# pickle runs code when loaded, so a planted one would run as the user.
+# lark's own standalone parsers are built the same way, from
+# ``memo_serialize`` data handed to ``Lark._load_from_dict``. JSON has no
+# tuples and only string keys, which that data uses, so containers are
+# tagged: {"d": [[key, value], ...]} a dict, {"t": [...]} a tuple.
+# Not lark's ``cache=`` either: lark writes that file in place, so a process
+# starting while another writes it can read half a table (and then fails on
+# a later parse with a KeyError); ours is written to a temporary file and
+# renamed, so readers see a whole table or none.
 
 def _load_tables(path: str):
+    import json
+
     from lark import Lark
 
+    from .paths import read_cache_file
+
+    raw = read_cache_file(path)
+    if raw is None:
+        return None
     try:
-        with open(path, "rb") as f:
-            return Lark.load(f)
-    except Exception:  # absent, unreadable or from another lark: build afresh
+        tables = json.loads(raw, object_hook=_untag)
+        return Lark._load_from_dict(tables["data"], tables["memo"])
+    except Exception:  # damaged, or written by another lark: build afresh
         return None
 
 
 def _save_tables(built, path: str) -> None:
+    import json
+
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
     from .paths import write_cache_file
 
-    write_cache_file(path, built.save)
+    data, memo = built.memo_serialize([TerminalDef, Rule])
+    text = json.dumps(_tag({"data": data, "memo": memo}), separators=(",", ":"))
+    write_cache_file(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _tag(value):
+    if isinstance(value, dict):
+        return {"d": [[_tag(k), _tag(v)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"t": [_tag(v) for v in value]}
+    if isinstance(value, list):
+        return [_tag(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot store {type(value).__name__} in the grammar cache")
+
+
+def _untag(obj: dict):
+    """json's object hook: inner objects are already converted."""
+    if "d" in obj:
+        return {_frozen(k): v for k, v in obj["d"]}
+    return tuple(obj["t"])
+
+
+def _frozen(key):
+    # a dict key that JSON gave back as a list was a tuple
+    return tuple(_frozen(k) for k in key) if isinstance(key, list) else key
