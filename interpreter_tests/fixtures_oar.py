@@ -264,7 +264,7 @@ def _wait(ready, procs, what: str, logs: str) -> None:
     pytest.fail(f"{what} within {READY_SECONDS} s:\n{logs()}")
 
 
-def _stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
+def _stop(proc: subprocess.Popen, grace: float = 2.0) -> None:
     """SIGTERM the process group we created for it, SIGKILL after grace."""
     kill_pid(proc.pid, grace=grace)
     try:
@@ -390,8 +390,9 @@ def _start_node_sshd(cluster: OarCluster) -> subprocess.Popen:
     """bipbip reaches the node as user oar over ssh, even on one node."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     log = os.path.join(cluster.directory, "sshd.log")
+    # -p, not -o Port=: that would add to the config's 'Port 6667' instead of replacing it
     proc = _popen(["/usr/sbin/sshd", "-D", "-e", "-f", ETC + "/sshd_config",
-                   "-o", f"Port={cluster.ssh_port}", "-o", "ListenAddress=127.0.0.1",
+                   "-p", str(cluster.ssh_port), "-o", "ListenAddress=127.0.0.1",
                    "-o", f"PidFile={cluster.directory}/sshd.pid"], log)
     _wait(lambda: _banner(cluster.ssh_port), [proc], "the OAR node's sshd did not answer",
           lambda: tail(log))

@@ -240,13 +240,14 @@ def _start_daemon(cluster: SgeCluster, daemon: str, ready) -> int:
 
 
 def _stop_daemons(cluster: SgeCluster) -> None:
-    """SIGTERM both; qmaster's controlled shutdown takes ~10 s, needless
-    when the whole cell is deleted next, so SIGKILL after 2 s."""
+    """SIGTERM both; execd takes ~3 s and qmaster's controlled shutdown
+    ~10 s, needless when the whole cell is deleted next: SIGKILL after 1 s."""
     pids = [p for p in (cluster.pid("execd"), cluster.pid("qmaster")) if p is not None]
     for pid in pids:
         os.kill(pid, signal.SIGTERM)
+    time.sleep(1.0)
     for pid in pids:
-        kill_pid(pid, grace=2.0)
+        kill_pid(pid, grace=0.0)
     reap_zombie_children()
 
 

@@ -28,6 +28,7 @@ from seamless_config.dask_client import get_dask_client
 from seamless_config.launch import state
 
 from .conftest import write_tree
+from .fixtures_oar import check_oar_conf
 from .fixtures_sshd import REPO
 from .test_integration_support import clean_env, run, stored_results
 
@@ -74,6 +75,22 @@ def with_body(script: str, body: str) -> str:
 
 
 # -- the fixture itself -------------------------------------------------------------------
+
+@pytest.mark.parametrize("line,refused", [
+    ('JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD="cpuset"', "deletes every file"),
+    ("  JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD = cpuset  # x", "deletes every file"),
+    ('#JOB_RESOURCE_MANAGER_PROPERTY_DB_FIELD="cpuset"', None),
+    ('SCHEDULER_MIN_TIME_BETWEEN_2_CALLS="5"', "not '0'"),
+])
+def test_the_guard_reads_oar_conf_as_oar_does(tmp_path, line, refused):
+    path = tmp_path / "oar.conf"
+    path.write_text(f'SCHEDULER_MIN_TIME_BETWEEN_2_CALLS="0"\n{line}\n')  # the last one wins
+    if refused is None:
+        assert check_oar_conf(str(path))["SCHEDULER_MIN_TIME_BETWEEN_2_CALLS"] == "0"
+        return
+    with pytest.raises(pytest.fail.Exception, match=refused):
+        check_oar_conf(str(path))
+
 
 def test_files_in_tmp_survive_an_oar_job(oar):
     """The canary: with the packaged job resource manager a job of root
