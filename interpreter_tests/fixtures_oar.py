@@ -213,7 +213,7 @@ def _kill_job_processes() -> None:
     job's processes (OAR_JOB_ID in their environment) that are still ours."""
     for pid in descendants(os.getpid()):
         if b"\0OAREXEC" in _cmdline(pid) or _environ_has(pid, b"OAR_JOB_ID="):
-            kill_pid(pid, grace=0.0)
+            kill_pid(pid, grace=0.2)
     reap_zombie_children()
 
 
@@ -352,7 +352,7 @@ def _write_etc(directory: str, ports: dict[str, int]) -> None:
 
 # -- start ----------------------------------------------------------------------------------
 
-def _start_postgres(directory: str, port: int) -> subprocess.Popen:
+def _start_postgres(directory: str, port: int, procs: list) -> None:
     pg = os.path.join(directory, "pg")
     os.mkdir(pg, 0o700)
     shutil.chown(pg, "postgres", "postgres")
@@ -361,12 +361,12 @@ def _start_postgres(directory: str, port: int) -> subprocess.Popen:
                  "-E", "UTF8", "--locale=C.UTF-8"], log, "initdb", user="postgres")
     proc = _popen([PGBIN + "/postgres", "-D", pg + "/data", "-p", str(port), "-k", pg,
                    "-c", "listen_addresses=127.0.0.1"], log, user="postgres")
+    procs.append(proc)  # stopped at teardown even if it never gets ready
 
     def ready() -> bool:
         return subprocess.run([PGBIN + "/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)],
                               stdin=subprocess.DEVNULL).returncode == 0
     _wait(ready, [proc], "PostgreSQL did not accept connections", lambda: tail(log))
-    return proc
 
 
 def _create_database(cluster: OarCluster) -> None:
@@ -386,7 +386,7 @@ def _create_database(cluster: OarCluster) -> None:
                      "-p", f"memcore={cluster.memcore}"], log, "oarnodesetting")
 
 
-def _start_node_sshd(cluster: OarCluster) -> subprocess.Popen:
+def _start_node_sshd(cluster: OarCluster, procs: list) -> None:
     """bipbip reaches the node as user oar over ssh, even on one node."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     log = os.path.join(cluster.directory, "sshd.log")
@@ -394,9 +394,9 @@ def _start_node_sshd(cluster: OarCluster) -> subprocess.Popen:
     proc = _popen(["/usr/sbin/sshd", "-D", "-e", "-f", ETC + "/sshd_config",
                    "-p", str(cluster.ssh_port), "-o", "ListenAddress=127.0.0.1",
                    "-o", f"PidFile={cluster.directory}/sshd.pid"], log)
+    procs.append(proc)
     _wait(lambda: _banner(cluster.ssh_port), [proc], "the OAR node's sshd did not answer",
           lambda: tail(log))
-    return proc
 
 
 def _banner(port: int) -> bool:
@@ -408,17 +408,17 @@ def _banner(port: int) -> bool:
         return False
 
 
-def _start_almighty(cluster: OarCluster) -> subprocess.Popen:
+def _start_almighty(cluster: OarCluster, procs: list) -> None:
     check_oar_conf()  # the last word before anything can run a job
     # Almighty (setuid wrapper -> exec perl as oar) in its own session, not
     # via oar-server, so its pid and process group are ours
     proc = _popen(["/usr/sbin/Almighty"], os.path.join(cluster.directory, "almighty.out"))
+    procs.append(proc)
 
     def ready() -> bool:
         out = cluster.run("oarnodes", "-s", check=False).stdout
         return out.count("Alive") == cluster.cores and _connects(cluster.server_port)
     _wait(ready, [proc], "Almighty did not get ready", cluster.log_tail)
-    return proc
 
 
 def _connects(port: int) -> bool:
@@ -459,10 +459,10 @@ def oar_cluster():
         _save_originals()
         _write_etc(directory, {"db": db, "server": server, "ssh": ssh})
         check_oar_conf()
-        procs.append(_start_postgres(directory, db))
+        _start_postgres(directory, db, procs)
         _create_database(cluster)
-        procs.append(_start_node_sshd(cluster))
-        procs.append(_start_almighty(cluster))
+        _start_node_sshd(cluster, procs)
+        _start_almighty(cluster, procs)
         yield cluster
     finally:
         if cluster is not None and procs[2:]:

@@ -109,7 +109,7 @@ class SgeCluster:
             if pid not in daemons and _environ_has(pid, marker):
                 doomed.add(pid)
         for pid in doomed:
-            kill_pid(pid, grace=0.0)
+            kill_pid(pid, grace=0.2)
         reap_zombie_children()
 
     def log_tail(self) -> str:
@@ -188,8 +188,8 @@ def _spool_defaults(cluster: SgeCluster) -> None:
 
 def _setup(cluster: SgeCluster, argv: list[str]) -> str:
     done = cluster.run(*argv, check=False)
-    with open(os.path.join(cluster.root, "setup.log"), "a") as log:
-        log.write(f"$ {' '.join(argv)}\n{done.stdout}{done.stderr}")
+    with open(os.path.join(cluster.root, "setup.log"), "a") as log:  # what went wrong, if any
+        log.write(f"$ {' '.join(argv)}\n{done.stdout if done.returncode else ''}{done.stderr}")
     if done.returncode:
         pytest.fail(f"{' '.join(argv)} failed (exit {done.returncode}):\n{cluster.log_tail()}")
     return done.stdout
@@ -245,9 +245,8 @@ def _stop_daemons(cluster: SgeCluster) -> None:
     pids = [p for p in (cluster.pid("execd"), cluster.pid("qmaster")) if p is not None]
     for pid in pids:
         os.kill(pid, signal.SIGTERM)
-    time.sleep(1.0)
     for pid in pids:
-        kill_pid(pid, grace=0.0)
+        kill_pid(pid, grace=1.0)  # waits for the SIGKILL too, then reaps
     reap_zombie_children()
 
 
