@@ -23,6 +23,7 @@ def test_qsub_job_runs_as_root_with_its_tmp_in_the_cell(sge):
 
 
 def test_sge_cluster_worker_computes(sge, tmp_path):
+    import dask
     from dask_jobqueue import SGECluster
     from distributed import Client
 
@@ -31,9 +32,12 @@ def test_sge_cluster_worker_computes(sge, tmp_path):
 
         return 41 + 1, os.environ.get("JOB_ID", "")
 
-    with SGECluster(cores=1, memory="1GB", processes=1, queue=sge.queue, walltime="00:10:00",
-                    interface="lo", local_directory=str(tmp_path / "scratch"),
-                    log_directory=str(tmp_path / "logs"), scheduler_options=LOOPBACK) as cluster:
+    # the scheduler's scratch (dask's temporary-directory) and the worker's: not in /tmp
+    with dask.config.set({"temporary-directory": str(tmp_path)}), \
+            SGECluster(cores=1, memory="1GB", processes=1, queue=sge.queue, walltime="00:10:00",
+                       interface="lo", local_directory=str(tmp_path / "scratch"),
+                       log_directory=str(tmp_path / "logs"),
+                       scheduler_options=LOOPBACK) as cluster:
         assert f"#$ -q {sge.queue}" in cluster.job_script()
         cluster.scale(jobs=1)
         with Client(cluster) as client:
