@@ -264,6 +264,8 @@ def golden_cases():
 def test_golden_oar_job_script_is_accepted_by_oarsub(oar, tmp_path, case):
     script = golden_jobscript(GOLDEN / case, tmp_path, oar.host)
     assert script.startswith("#!/usr/bin/env bash\n\n#OAR -n dask-worker\n")
+    # the header as printed; the worker command (with <python>, <scheduler-address>
+    # placeholders) becomes an echo that shows the job ran
     try:
         out = submit_like_dask_jobqueue(with_body(script, "echo accepted"), tmp_path)
     except RuntimeError as exc:
