@@ -4,8 +4,8 @@
 a side venv holding 0.3.2 and the published stack.  Everything lives in one
 folder per cache key (a hash of ``pins``), so changing a pin builds a fresh
 folder and the stale ones are deleted.  A build happens under a file lock
-(two pytest sessions may start together) into a temporary name that is
-renamed only when complete: a half-built folder is never used.
+(two pytest sessions may start together); a folder is used only once its
+``complete`` marker exists, so a build that died half-way is redone.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from . import pins
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE_ENV = "SEAMLESS_CONFORMANCE_CACHE"
-FORMAT = 1  # bump when the folder layout changes
+FORMAT = 2  # bump when the folder layout changes
 PIP_TIMEOUT = 900
 
 
@@ -90,17 +90,16 @@ def _locked(path: Path):
 
 
 def _build(folder: Path) -> None:
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(mode=0o700)
-    archives = _download(partial / "sdists")
-    for archive in archives:
-        _unpack(archive, partial / "src")
-    _make_venv(partial / "venv", archives)
-    (partial / "complete").write_text(json.dumps(
-        {"sdists": pins.SDISTS, "stack": pins.STACK, "helpers": pins.HELPERS}, indent=1))
+    # Built in place (a venv's scripts name its path, so it cannot be
+    # renamed); the 'complete' marker, written last, is what makes it usable.
     shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    folder.mkdir(mode=0o700)
+    archives = _download(folder / "sdists")
+    for archive in archives:
+        _unpack(archive, folder / "src")
+    _make_venv(folder / "venv", archives)
+    (folder / "complete").write_text(json.dumps(
+        {"sdists": pins.SDISTS, "stack": pins.STACK, "helpers": pins.HELPERS}, indent=1))
 
 
 def _download(dest: Path) -> list[Path]:
