@@ -7,6 +7,8 @@ duplicate keys and YAML 1.1 booleans/numbers where a string was meant.
 
 from __future__ import annotations
 
+import errno
+
 import yaml
 
 from .errors import ConfigError, Span
@@ -54,7 +56,7 @@ def compose_text(text: str, path: str) -> yaml.Node | None:
     """Compose one YAML document; ``None`` for an empty file."""
     loader = yaml.SafeLoader if _deeply_nested(text) else _Loader
     try:
-        return yaml.compose(text, Loader=loader)
+        node = yaml.compose(text, Loader=loader)
     except RecursionError:
         raise ConfigError(f"the YAML is nested more than {MAX_DEPTH} levels deep", Span(path, 1, 1),
                           "flatten the structure") from None
@@ -70,14 +72,77 @@ def compose_text(text: str, path: str) -> yaml.Node | None:
                           "check indentation, quoting and the ':' after each key") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", Span(path, 1, 1)) from None
+    if "*" in text:  # no '*', no alias: nothing to expand
+        check_aliases(text, path, loader)
+    return node
+
+
+# What YAML aliases may add to a document, in nodes. A composed document
+# shares an aliased node; everything that walks it (the loader's stage
+# blocks, ``plain`` for values passed through such as extra_dask_config)
+# sees a copy per alias, so nine nested levels of ten aliases in 900 bytes
+# would be a billion nodes. Real files use a handful of aliases.
+ALIAS_BUDGET = 100_000
+
+
+def check_aliases(text: str, path: str, loader=_Loader) -> None:
+    """A ConfigError at the alias where expanding the document's aliases
+    would pass ALIAS_BUDGET nodes or MAX_DEPTH levels, or where an alias
+    refers to a node that contains it (which no walk would finish).
+    One pass over the parser's events: sizes and depths per anchor."""
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (nodes, depth) of its value
+    stack: list[list] = [[0, 0, None]]  # open collections: [nodes, depth below, anchor]
+    added = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in anchors:
+                raise _alias_error(event, path, "refers to a node that contains it, which "
+                                   "would repeat forever")
+            size, depth = anchors[event.anchor]
+            added += size
+            if added > ALIAS_BUDGET or len(stack) + depth > MAX_DEPTH:
+                what = (f"more than {ALIAS_BUDGET} nodes" if added > ALIAS_BUDGET
+                        else f"more than {MAX_DEPTH} levels deep")
+                raise _alias_error(event, path, f"makes the document expand to {what}")
+            _add(stack[-1], size, depth)
+        elif isinstance(event, yaml.ScalarEvent):
+            _add(stack[-1], 1, 0)
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, 0)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            anchors.pop(event.anchor, None)  # an alias inside refers to this open node
+            stack.append([1, 0, event.anchor])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            size, depth, anchor = stack.pop()
+            _add(stack[-1], size, depth + 1)
+            if anchor is not None:
+                anchors[anchor] = (size, depth + 1)
+
+
+def _add(frame: list, size: int, depth: int) -> None:
+    frame[0] += size
+    frame[1] = max(frame[1], depth)
+
+
+def _alias_error(event, path: str, problem: str) -> ConfigError:
+    mark = event.start_mark
+    return ConfigError(f"YAML alias '*{event.anchor}' {problem}",
+                       Span(path, mark.line + 1, mark.column + 1,
+                            mark.line + 1, mark.column + 2 + len(event.anchor)),
+                       "write the values out instead of nesting aliases")
 
 
 def read_text(path: str) -> str:
+    """The text of a configuration file: a regular file of at most
+    ``paths.MAX_CONFIG_BYTES``, never a FIFO or a device (a committed link
+    to ``/dev/zero`` would fill the memory, a FIFO block every command)."""
+    from .paths import read_regular
+
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = read_regular(path)
     except OSError as exc:
-        raise ConfigError(f"cannot read file: {exc.strerror}", Span(path, 1, 1)) from None
+        raise ConfigError(f"cannot read file: {exc.strerror or exc}", Span(path, 1, 1),
+                          _READ_HINTS.get(exc.errno)) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -86,6 +151,10 @@ def read_text(path: str) -> str:
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         raise ConfigError(f"file is not UTF-8 text (byte {exc.start})", Span(path, line, column),
                           "save it as UTF-8") from None
+
+
+_READ_HINTS = {errno.EINVAL: "only regular files are read; replace it with one",
+               errno.EFBIG: "split it, or check that it is the file you meant"}
 
 
 def compose_file(path: str) -> yaml.Node | None:
