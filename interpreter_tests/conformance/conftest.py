@@ -39,6 +39,17 @@ def pytest_sessionfinish(session):
         Path(target).write_text(json.dumps(_RECORDED, indent=1, default=_plain))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Record the end-to-end outcomes for the results table."""
+    outcome = yield
+    report = outcome.get_result()
+    if item.module.__name__.endswith(".test_cli_e2e") and \
+            (report.when == "call" or report.outcome != "passed"):
+        scenario, stack = item.originalname, item.callspec.params["project"]
+        _RECORDED.setdefault("e2e", {})[f"{scenario}[{stack}]"] = report.outcome
+
+
 def _plain(value):
     return value.__dict__
 
@@ -60,9 +71,10 @@ def published() -> cache.Published:
 @pytest.fixture(scope="session")
 def ours() -> Env:
     env = Env("ours", Path(sys.executable))
-    wrong = {name: _installed(name) for name in pins.CLIENT_RUNTIME
+    wrong = {name: _installed(name) for name in pins.MAIN_ENV
              if _installed(name) != pins.version(name)}
     if wrong:  # the client tests of 0.6.1 mean nothing against another runtime
+        # (pip install -e ".[test]" installs the pinned ones)
         pytest.fail(f"the main environment must have the pinned runtime; found {wrong}, "
                     f"pinned {[pins.requirement(n) for n in wrong]}", pytrace=False)
     return env

@@ -26,9 +26,9 @@ STACK = {
 # client test files import numpy; the runner needs pytest and pytest-timeout.
 HELPERS = ("aiofiles", "numpy", "pytest", "pytest-timeout")
 
-# The runtime the client test files expect in the main environment too.
-CLIENT_RUNTIME = ("seamless-core", "seamless-remote", "seamless-transformer",
-                  "seamless-dask", "remote-http-launcher")
+# What the main environment must have too (pyproject's test extra pins
+# them): the client test files and the CLIs run there against our package.
+MAIN_ENV = tuple(n for n in (*SDISTS, *STACK) if n != "seamless-config")
 
 
 def version(name: str) -> str:

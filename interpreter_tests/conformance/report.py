@@ -43,6 +43,8 @@ def render(results: dict) -> str:
         parts.append(client_table(results["clients"]))
     if "api" in results:
         parts.append(api_table(results["api"]))
+    if "e2e" in results:
+        parts.append(e2e_table(results["e2e"]))
     return "\n\n".join(parts) + "\n"
 
 
@@ -115,12 +117,40 @@ def api_table(api: dict) -> str:
              "|---|---|---|---|"]
     for module, names in api["0.3.2"].items():
         count = len([n for n in names if n != "__error__"])
-        mine = [p for p in problems if p.name.startswith(module + ".")
-                and "." not in p.name[len(module) + 1:]]
-        absent = sum(p.kind == "absent name" for p in mine)
-        bad = len({p.name for p in mine if p.kind == "signature"})
-        lines.append(f"| `{module}` | {count} | {absent} | {bad} |")
+        tops = {p.name: _top_name(p.name, api["0.3.2"]) for p in problems}
+        mine = [p for p in problems if tops[p.name][0] == module]
+        absent = {tops[p.name] for p in mine if p.name == ".".join(tops[p.name])
+                  and p.kind == "absent name"}
+        bad = {tops[p.name] for p in mine} - absent
+        lines.append(f"| `{module}` | {count} | {len(absent)} | {len(bad)} |")
+    lines += ["", "A name is incompatible when a parameter, method or field of it differs; "
+              "it counts once however many do (the rows under \"Differences from 0.3.2\" "
+              "say which)."]
     return "\n".join(lines)
+
+
+def e2e_table(e2e: dict) -> str:
+    """Scenario rows, one column per stack (test_cli_e2e.STACKS)."""
+    stacks, rows = [], {}
+    for key, outcome in e2e.items():
+        scenario, stack = key[:-1].split("[", 1)
+        stacks += [stack] if stack not in stacks else []
+        rows.setdefault(scenario, {})[stack] = outcome
+    lines = ["### seamless-transformer's CLIs end to end", "",
+             "| Scenario | " + " | ".join(stacks) + " |", "|---" * (len(stacks) + 1) + "|"]
+    for scenario, found in rows.items():
+        name = scenario.removeprefix("test_").replace("_", " ")
+        lines.append(f"| {name} | " + " | ".join(found.get(s, "not run") for s in stacks) + " |")
+    lines += ["", "ours-0.3.2-file: ours, with the seamless.yaml a 0.3.2 user wrote "
+              "(`local_cluster:` in the inline `clusters:`, `conda: null` for the jobserver)."]
+    return "\n".join(lines)
+
+
+def _top_name(qualified: str, modules: dict) -> tuple[str, str]:
+    """(module, public name) of ``module.name`` or ``module.Class.method``:
+    the longest module that prefixes it."""
+    module = max((m for m in modules if qualified.startswith(m + ".")), key=len)
+    return module, qualified[len(module) + 1:].split(".")[0]
 
 
 def run_suite(results_file: Path) -> int:

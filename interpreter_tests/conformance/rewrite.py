@@ -128,8 +128,10 @@ def check(original: str, rewritten: str) -> None:
         added = new[b0:b1]
         bad = [ln for ln in removed if not _reset_line(ln, aliases)]
         bad += [ln for ln in added if ln.strip() != RESET]
-        if bad or len(added) > max(len(removed), 1) or (removed and not added
-                                                        and not _after_reset(new, b0)):
+        # one call per reset statement at most, never a call from nothing
+        too_many = len(added) > len(removed)
+        orphaned = not added and not _after_reset(new, b0)
+        if bad or too_many or orphaned:
             raise RewriteError("the rewrite changed more than private-state resets:\n"
                                + "\n".join(f"  {ln}" for ln in bad or old[a0:a1] + added))
 

@@ -15,12 +15,15 @@ def _missing(compat, lines):
     return [ln for ln in lines if ln not in table.splitlines()]
 
 
+def _fail_if(missing):
+    if missing:
+        pytest.fail(HINT + "; these rows differ:\n" + "\n".join(missing), pytrace=False)
+
+
 def test_own_test_rows_match_this_run(own_results, compat):
-    missing = _missing(compat, own_lines({"items": plain(own_results)}))
-    assert not missing, HINT + "; these rows differ:\n" + "\n".join(missing)
+    _fail_if(_missing(compat, own_lines({"items": plain(own_results)})))
 
 
 def test_api_rows_match_this_run(api_dumps, compat):
-    missing = _missing(compat, api_table({"0.3.2": api_dumps[0], "ours": api_dumps[1]})
-                       .splitlines()[2:])
-    assert not missing, HINT + "; these rows differ:\n" + "\n".join(missing)
+    table = api_table({"0.3.2": api_dumps[0], "ours": api_dumps[1]})
+    _fail_if(_missing(compat, table.splitlines()[2:]))
