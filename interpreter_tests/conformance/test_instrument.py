@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from . import compat_doc, pins
+from . import cache, compat_doc, pins
 from .compat_doc import CompatDocError, DIFFERENCES
+from .conftest import fail_or_skip
 from .rewrite import RESET, RewriteError, check, rewrite, rewrite_checked
 from .runner import parse_junit
 from .signatures import compare, parameters
@@ -216,3 +217,25 @@ def test_the_test_extra_pins_what_the_suite_compares_against():
     with open(compat_doc.REPO / "pyproject.toml", "rb") as f:
         extra = tomllib.load(f)["project"]["optional-dependencies"]["test"]
     assert {pins.requirement(name) for name in pins.MAIN_ENV} <= set(extra)
+
+
+@pytest.mark.conformance
+def test_a_failed_download_reports_pips_message(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setitem(pins.SDISTS, "seamless-config", "0.0.0.dev0")  # never published
+    with pytest.raises(cache.BuildError, match=r"(?s)seamless-config==0\.0\.0\.dev0.*"
+                                               r"No matching distribution"):
+        cache.ensure_published()
+    # nothing half-built is taken for a cache hit later
+    assert not list((tmp_path / "cache").glob("published-*/complete"))
+
+
+@pytest.mark.parametrize("ci,outcome", [("1", pytest.fail.Exception),
+                                        (None, pytest.skip.Exception)])
+def test_a_missing_side_venv_fails_in_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="pip said no"):
+        fail_or_skip("pip said no")
