@@ -47,23 +47,28 @@ def display_path(path: str) -> str:
     return path
 
 
-class ConfigurationError(Exception):
-    """Base class: the configuration cannot be used (kept for compatibility
-    with the previous package, whose callers catch this name)."""
+class ConfigurationError(RuntimeError):
+    """Base class: the configuration cannot be used. A ``RuntimeError``, as
+    in the previous package, whose callers catch either name."""
 
 
 class SeamlessConfigWarning(UserWarning):
     """Category of every warning seamless-config emits."""
 
 
-class ConfigError(ConfigurationError):
-    """A user mistake at a known place. ``hint`` says what would be valid."""
+class ConfigError(ConfigurationError, ValueError):
+    """A user mistake at a known place. ``hint`` says what would be valid.
+    Also a ``ValueError``: the previous package raised that for invalid
+    values, and seamless-transformer's tools catch it to print one line."""
 
     def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
         self.message = message
         self.span = span
         self.hint = hint
         super().__init__(self.render(with_source=False))
+
+    def __str__(self) -> str:
+        return self.render(with_source=False)
 
     @property
     def problems(self) -> tuple["ConfigError", ...]:
@@ -147,6 +152,11 @@ def one_of(candidates: Iterable[str]) -> str:
     """'expected one of: a, b, c' with the candidates sorted."""
     items = sorted(candidates)
     return "expected one of: " + ", ".join(items) if items else "none are defined"
+
+
+class UnknownClusterError(ConfigError, KeyError):
+    """A cluster name that no catalogue file or ``clusters`` command defines.
+    Also a ``KeyError``, as the previous package's ``get_cluster`` raised."""
 
 
 class ServiceError(ConfigurationError):

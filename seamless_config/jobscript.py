@@ -123,6 +123,8 @@ def for_context(ctx, *, python: str | None = None,
     params = parameters_for(ctx)
     try:
         plan = plan_for(ctx.cluster.type, params)
+    except ConfigError:  # also a ValueError, but already at its place
+        raise
     except ValueError as exc:
         queue = ctx.queue or ctx.cluster.queues.get(ctx.cluster.default_queue or "")
         raise ConfigError(f"queue '{queue.name if queue else '?'}' of cluster "

@@ -74,6 +74,8 @@ def _constructed(read: Reader, node: yaml.Node, path: str, what: str) -> Any:
     tags); an explicit tag on a bad value (``!!int abc``) fails there."""
     try:
         return read(node, path, what)
+    except ConfigError:  # already at its place (ConfigError is also a ValueError)
+        raise
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         problem = str(exc).splitlines()[0]
         raise ConfigError(f"{what} cannot be read ({problem})", span_of(node, path)) from None
