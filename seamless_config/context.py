@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ._record import frozen_record
-from .errors import Span
+from .errors import ConfigError, Span, raise_all
 from .model import Cluster, Frontend, Queue
 from .nodes import SourceFile
 
@@ -69,6 +69,18 @@ class Warn:
 
 
 @frozen_record
+class Problem:
+    """A mistake that matters only when what it concerns is used, as the
+    previous package found it only then (``load_config_files()`` and the
+    compatibility getters stay quiet). ``needs`` names what it blocks: a
+    service (hashserver, database, jobserver, daskserver, pure_daskserver),
+    ``cluster`` (looking the selected cluster up) or ``init`` (any init)."""
+
+    error: ConfigError
+    needs: frozenset
+
+
+@frozen_record
 class Context:
     workdir: str
     stage: str | None
@@ -85,6 +97,7 @@ class Context:
     services: tuple[ServiceUse, ...] = ()
     warnings: tuple[Warn, ...] = ()
     stage_names: tuple[tuple[str, str | None], ...] = ()  # selectors seen anywhere
+    problems: tuple[Problem, ...] = ()  # only in a tolerant evaluation (strict ones raise)
 
     def value(self, name: str, default: Any = None) -> Any:
         s = self.settings.get(name)
@@ -102,6 +115,11 @@ class Context:
     def remote(self) -> str | None:
         """The job backend in use: jobserver, daskserver, or None."""
         return self.value("remote")
+
+    def raise_for(self, *needs: str) -> None:
+        """Raise the problems that block any of ``needs`` (all of them together)."""
+        wanted = set(needs)
+        raise_all([p.error for p in self.problems if p.needs & wanted])
 
     def service(self, name: str) -> ServiceUse | None:
         for use in self.services:

@@ -31,16 +31,44 @@ def spec_for(ctx: Context, use: ServiceUse, file_parameters=None):
         local_cluster=ctx.local_cluster, file_parameters=file_parameters)
 
 
-def plan(ctx: Context) -> list:
+def plan(ctx: Context, disabled: frozenset = frozenset()) -> list:
     """Every LaunchSpec init would use, in start order. The jobserver's
     parameters are only known once storage runs: here they are a
-    placeholder naming the storage keys."""
-    specs = [spec_for(ctx, use) for use in ctx.services if use.service in STORAGE]
-    for use in ctx.services:
+    placeholder naming the storage keys. Raises the problems that block
+    any of these services (a tolerant evaluation kept them)."""
+    uses = _enabled(ctx, disabled)
+    specs = [spec_for(ctx, use) for use in uses if use.service in STORAGE]
+    for use in uses:
         if use.service not in STORAGE:
-            params = {"clients-of": [s.key for s in specs]} if use.service == "jobserver" else None
+            params = ({"clients-of": [s.key for s in specs], "record": bool(ctx.value("record"))}
+                      if use.service == "jobserver" else None)
             specs.append(spec_for(ctx, use, params))
     return specs
+
+
+# The Seamless runtime's switches that keep a server from being launched
+# (seamless-run --dry sets the database's), per service.
+DISABLED_FLAGS = {"hashserver": "seamless_remote.buffer_remote",
+                  "database": "seamless_remote.database_remote",
+                  "jobserver": "seamless_remote.jobserver_remote",
+                  "daskserver": "seamless_remote.daskserver_remote",
+                  "pure_daskserver": "seamless_config.pure_daskserver"}
+ALL_SERVICES = tuple(DISABLED_FLAGS)
+
+
+def disabled_services() -> frozenset:
+    """Services whose module says ``DISABLED = True``. A module that was
+    never imported was never switched off."""
+    import sys
+
+    return frozenset(service for service, name in DISABLED_FLAGS.items()
+                     if getattr(sys.modules.get(name), "DISABLED", False) is True)
+
+
+def _enabled(ctx: Context, disabled: frozenset) -> list:
+    """The services to start, after raising what blocks an init or them."""
+    ctx.raise_for("init", *(s for s in ALL_SERVICES if s not in disabled))
+    return [use for use in ctx.services if use.service not in disabled]
 
 
 @dataclass
@@ -83,32 +111,38 @@ def _remote_url(use: ServiceUse, handle) -> str | None:
 
 
 def _jobserver_parameters(ctx: Context, handles) -> dict:
+    """What the jobserver hands its workers: the storage clients, and
+    whether to record execution records (as the previous package did)."""
     clients: dict = {"buffer": [], "database": []}
     for h in handles:
         entry = _client_entry(ctx, h)
         clients[entry.pop("kind")].append({k: v for k, v in entry.items() if k != "cluster"})
-    return clients
+    return {**clients, "record": bool(ctx.value("record"))}
 
 
 def activate(ctx: Context, session=None, *, deadline: float = 60.0,
-             on_ready=None) -> Activation:
+             on_ready=None, disabled: frozenset | None = None) -> Activation:
     """Start or reuse every service the context needs, verify each, and
     hand the storage clients to the Seamless runtime. ``on_ready(handle)``
-    reports each service as it comes up (for progress displays)."""
+    reports each service as it comes up (for progress displays).
+    ``disabled``: services not to start (default: those the Seamless
+    runtime switched off with ``DISABLED = True``)."""
+    disabled = disabled_services() if disabled is None else disabled
+    uses = _enabled(ctx, disabled)
     if ctx.execution == "spawn":
         _spawn(ctx)
-    if not ctx.services:  # in-process, no storage: nothing to start
+    if not uses:  # in-process, no storage, or all switched off: nothing to start
         return Activation(ctx)
     from .launch.executor import ensure_parallel
 
-    if any(use.service not in STORAGE for use in ctx.services):
-        plan(ctx)  # a job server's spec can still be refused: before anything starts
-    handles = _reuse_running(ctx, on_ready)
+    if any(use.service not in STORAGE for use in uses):
+        plan(ctx, disabled)  # a job server's spec can still be refused: before anything starts
+    handles = _reuse_running(ctx, uses, on_ready)
     if handles is None:
-        storage = [spec_for(ctx, u) for u in ctx.services if u.service in STORAGE]
+        storage = [spec_for(ctx, u) for u in uses if u.service in STORAGE]
         handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
     _verify_storage(handles)
-    for use in ctx.services:
+    for use in uses:
         if use.service in STORAGE:
             continue
         params = _jobserver_parameters(ctx, handles) if use.service == "jobserver" else None
@@ -120,7 +154,7 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
     return activation
 
 
-def _reuse_running(ctx: Context, on_ready) -> list | None:
+def _reuse_running(ctx: Context, uses, on_ready) -> list | None:
     """The warm path: when every storage service runs healthy on this
     machine, take them as they are, without building launch specs (which
     parses templates). Anything else goes through the locked launch path."""
@@ -128,7 +162,7 @@ def _reuse_running(ctx: Context, on_ready) -> list | None:
     from .model import is_local_frontend
 
     handles = []
-    for use in ctx.services:
+    for use in uses:
         if use.service not in STORAGE:
             continue
         if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):

@@ -10,13 +10,14 @@ chain; its bindings stay in force after the block, like any command's.
 from __future__ import annotations
 
 from collections import ChainMap
+from types import MappingProxyType
 from typing import Iterator, Mapping
 
 from ._record import frozen_record, replace
 from .errors import ConfigError, did_you_mean
 from .model import Catalogue, Cluster, frozen_map
 from .nodes import Command, Program, StageBlock
-from .context import Origin, Setting
+from .context import Origin, Problem, Setting
 
 ROOT = ("root",)
 # A selection made outside the files: (value, how it was made), e.g.
@@ -66,7 +67,24 @@ def merge_clusters(catalogue: Catalogue, program: Program) -> Mapping[str, Clust
             inline[cluster.name] = cluster
     if not inline:
         return catalogue.clusters
-    return frozen_map(ChainMap(inline, catalogue.clusters))
+    # A view, not a copy: copying would build every lazy catalogue cluster.
+    return MappingProxyType(ChainMap(inline, catalogue.clusters))
+
+
+def local_cluster_of(catalogue: Catalogue, program: Program,
+                     clusters: Mapping[str, Cluster]) -> str | None:
+    """The cluster this machine belongs to: the last ``local_cluster`` of an
+    inline ``clusters`` command, else the catalogue's."""
+    local, span = catalogue.local_cluster, None
+    for command in program.clusters:
+        if command.argument.local_cluster is not None:
+            local, span = command.argument.local_cluster, command.argument.local_span
+    if span is not None and local not in clusters:
+        from .queues import choice_hint
+
+        raise ConfigError(f"local_cluster '{local}' is not a defined cluster", span,
+                          choice_hint(local, list(clusters)))
+    return local
 
 
 def _catalogue_span(catalogue: Catalogue, name: str):
@@ -82,15 +100,26 @@ class Evaluation:
 
     frame: Frame | None
     stage_names: tuple[tuple[str, str | None], ...]
+    problems: tuple[Problem, ...] = ()
 
 
 class _Run:
-    """One evaluation: the inputs every command needs, read-only."""
+    """One evaluation: the inputs every command needs, read-only. A strict
+    run raises at an unknown cluster; a tolerant one (the previous
+    package's API) records it, to be raised when the cluster is used."""
 
-    def __init__(self, clusters: Mapping[str, Cluster], stage: str | None, substage: str | None):
+    def __init__(self, clusters: Mapping[str, Cluster], stage: str | None, substage: str | None,
+                 strict: bool = True):
         self.clusters = clusters
         self.stage = stage
         self.substage = substage
+        self.strict = strict
+        self.problems: list[Problem] = []
+
+    def unknown_cluster(self, error: ConfigError) -> None:
+        if self.strict:
+            raise error
+        self.problems.append(Problem(error, frozenset({"cluster"})))
 
     def block(self, frame: Frame | None, nodes, stages: tuple[str, ...]) -> Frame | None:
         for node in nodes:
@@ -104,35 +133,48 @@ class _Run:
     def command(self, frame: Frame | None, cmd: Command, stages: tuple[str, ...]) -> Frame:
         origin = Origin("command", cmd.span, cmd.source_text(), stages)
         if cmd.name == "cluster":
-            self.check_cluster(cmd)
+            if cmd.argument is not None:
+                self.check_cluster(cmd)
             if lookup(frame, "queue") is not None and lookup(frame, "queue").value is not None:
+                change = (f"changed to '{cmd.argument}'" if cmd.argument is not None
+                          else "was deselected")
                 reset = Origin("default", cmd.span, None, stages,
-                               rule=f"reset when the cluster changed to '{cmd.argument}'",
-                               trigger=cmd.span)
+                               rule=f"reset when the cluster {change}", trigger=cmd.span)
                 frame = bind(frame, Setting("queue", None, reset))
         elif cmd.name == "queue":
             self.check_queue(frame, cmd)
         return bind(frame, Setting(cmd.name, cmd.argument, origin))
 
     def check_cluster(self, cmd: Command) -> None:
-        if cmd.argument in self.clusters:
-            return
-        known = sorted(self.clusters)
-        hint = did_you_mean(cmd.argument, known)
-        listing = "known clusters: " + ", ".join(known) if known else (
-            "no clusters are defined (in ~/.seamless/clusters.yaml or a 'clusters' command)")
-        raise ConfigError(f"unknown cluster '{cmd.argument}'", cmd.arg_span or cmd.span,
-                          f"{hint} {listing}" if hint else listing)
+        if cmd.argument not in self.clusters:
+            self.unknown_cluster(unknown_cluster(cmd.argument, self.clusters,
+                                                 cmd.arg_span or cmd.span))
 
     def check_queue(self, frame: Frame | None, cmd: Command) -> None:
         selected = lookup(frame, "cluster")
         if selected is None or selected.value is None:
             raise ConfigError(f"queue '{cmd.argument}' needs a cluster", cmd.span,
                               "select one first with '- cluster: NAME'")
-        cluster = self.clusters[selected.value]
+        cluster = self.clusters.get(selected.value)
+        if cluster is None:  # a tolerant run kept an unknown cluster; a queue needs it now
+            raise unknown_cluster(selected.value, self.clusters, selected.origin.span)
         if cmd.argument in cluster.queues:
             return
         raise ConfigError(*queue_problem(cluster, cmd.argument, cmd.arg_span or cmd.span))
+
+
+def unknown_cluster(name: str, clusters: Mapping[str, Cluster], span,
+                    via: str | None = None) -> ConfigError:
+    """The error for a cluster name nothing defines (also a KeyError)."""
+    from .errors import UnknownClusterError
+
+    known = sorted(clusters)
+    hint = did_you_mean(name, known)
+    listing = "known clusters: " + ", ".join(known) if known else (
+        "no clusters are defined (in ~/.seamless/clusters.yaml or a 'clusters' command)")
+    where = f" (from {via})" if via else ""
+    return UnknownClusterError(f"unknown cluster '{name}'{where}", span,
+                               f"{hint} {listing}" if hint else listing)
 
 
 def queue_problem(cluster: Cluster, name: str, span) -> tuple:
@@ -152,17 +194,34 @@ def stage_selectors(nodes) -> Iterator[tuple[str, str | None]]:
 
 def run_program(program: Program, clusters: Mapping[str, Cluster],
                 stage: str | None, substage: str | None,
-                layers: tuple[tuple[str, Mapping[str, Origin_Value]], ...] = ()) -> Evaluation:
+                layers: tuple[tuple[str, Mapping[str, Origin_Value]], ...] = (),
+                strict: bool = True) -> Evaluation:
     """Evaluate the body, then each layer of selections made outside the
     files (SEAMLESS_CACHE, then ``select_*`` calls), which win over them."""
-    run = _Run(clusters, stage, substage)
+    run = _Run(clusters, stage, substage, strict)
     frame = run.block(None, program.body, ROOT)
     for kind, values in layers:
-        for name, (value, text) in values.items():
+        for name, entry in values.items():
+            value, text = entry[0], entry[1]
             if name == "cluster" and value is not None and value not in clusters:
-                raise ConfigError(f"unknown cluster '{value}' (from {text})", None,
-                                  "known clusters: " + ", ".join(sorted(clusters)))
-            frame = bind(frame, Setting(name, value, Origin(kind, text=text)))
+                run.unknown_cluster(unknown_cluster(value, clusters, None, via=text))
+            if name == "cluster" and _changes_cluster(frame, value):
+                # as the 'cluster' command: a queue belongs to the cluster it was chosen for
+                frame = bind(frame, Setting("queue", None, Origin(
+                    "default", rule=f"reset when {text} changed the cluster")))
+            frame = bind(frame, Setting(name, value, Origin(_origin_kind(kind, entry), text=text)))
     names = tuple(dict.fromkeys(stage_selectors(program.body)))
-    return Evaluation(frame, names)
+    return Evaluation(frame, names, tuple(run.problems))
+
+
+def _changes_cluster(frame: Frame | None, value) -> bool:
+    queue, cluster = lookup(frame, "queue"), lookup(frame, "cluster")
+    return queue is not None and queue.value is not None and (
+        cluster is None or cluster.value != value)
+
+
+def _origin_kind(kind: str, entry: tuple) -> str:
+    """``select_x(v, source="command")`` counts as a command, as it did in
+    the previous package (its files' commands were such calls)."""
+    return "command" if len(entry) > 2 and entry[2] == "command" else kind
 

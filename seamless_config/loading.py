@@ -14,7 +14,8 @@ from .errors import ConfigError, Span
 from .model import Catalogue, Cluster, Frontend, Service, frozen_map
 from .names import path_problem
 
-CACHE_CLUSTER = "seamless-cache"
+# The previous package's names, so servers either started are found by both.
+CACHE_CLUSTER = "__SEAMLESS_CACHE__"
 TOPLEVEL_PROJECT = "__TOPLEVEL__"
 
 
@@ -38,13 +39,20 @@ def catalogue_stat_key(home: str) -> tuple:
     return tuple(key)
 
 
-def evaluate_workdir(workdir: str, *, stage: str | None = None, substage: str | None = None,
+def evaluate_workdir(workdir: str | None, *, stage: str | None = None,
+                     substage: str | None = None,
                      manual: Mapping[str, tuple] | None = None,
                      catalogue: Callable[[str], Catalogue] | None = None,
-                     environ: Mapping[str, str] | None = None):
+                     environ: Mapping[str, str] | None = None,
+                     defined: Catalogue | None = None, strict: bool = True):
     """Evaluate the chain of ``workdir`` (or the SEAMLESS_CACHE setup, which
-    reads no file: nothing YAML is even imported then)."""
-    from .evaluator import merge_clusters, run_program
+    reads no file: nothing YAML is even imported then). ``workdir`` None
+    reads no file either: the selections alone, as the previous package's
+    getters saw them before anything was loaded. ``defined``: clusters
+    given in Python (``define_clusters``), over the catalogue. A tolerant
+    evaluation (``strict=False``) keeps usage-dependent mistakes as
+    ``Context.problems`` instead of raising them."""
+    from .evaluator import local_cluster_of, merge_clusters, run_program
     from .nodes import Program
     from .resolve import resolve
 
@@ -54,13 +62,30 @@ def evaluate_workdir(workdir: str, *, stage: str | None = None, substage: str | 
     if cache_dir:
         files, program, cat = (), Program((), (), ()), cache_catalogue(cache_dir)
         layers.append(("environment", cache_selections(cache_dir, manual or {})))
+    elif workdir is None:
+        files, program, cat = (), Program((), (), ()), Catalogue(frozen_map(), ())
     else:
         files, program, cat = _read_chain(workdir, catalogue)
+    if defined is not None and not cache_dir:
+        cat = _with_defined(cat, defined)
     layers.append(("manual", dict(manual or {})))
     clusters = merge_clusters(cat, program)
-    ev = run_program(program, clusters, stage, substage, tuple(layers))
-    return resolve(ev, clusters, workdir=workdir, stage=stage, substage=substage,
-                   files=files, catalogue_files=cat.files, local_cluster=cat.local_cluster)
+    local = local_cluster_of(cat, program, clusters)
+    ev = run_program(program, clusters, stage, substage, tuple(layers), strict=strict)
+    return resolve(ev, clusters, strict=strict, workdir=workdir or os.getcwd(), stage=stage,
+                   substage=substage, files=files, catalogue_files=cat.files,
+                   local_cluster=local)
+
+
+def _with_defined(cat: Catalogue, defined: Catalogue) -> Catalogue:
+    """The catalogue with clusters defined in Python laid over it."""
+    from collections import ChainMap
+    from types import MappingProxyType
+
+    # A view, not a copy: copying would build every lazy catalogue cluster.
+    return Catalogue(MappingProxyType(ChainMap(dict(defined.clusters), cat.clusters)), cat.files,
+                     defined.local_cluster or cat.local_cluster,
+                     defined.local_cluster_span or cat.local_cluster_span)
 
 
 def _read_chain(workdir: str, catalogue: Callable[[str], Catalogue] | None):
