@@ -40,6 +40,8 @@ def _emit_warnings(ctx) -> None:
 
 
 def _configure(workdir: str, launch: bool):
+    """Load, then make effective: raise what blocks an init, and what
+    blocks a service it is about to launch."""
     session = default_session()
     ctx = session.load(workdir)
     _emit_warnings(ctx)
@@ -62,7 +64,10 @@ def _in_seamless_worker() -> bool:
         return False
 
 
-def init(workdir: str | None = None, *, launch: bool = True):
+_UNSET = object()  # "not given": None has a meaning of its own for workdir
+
+
+def init(workdir=_UNSET, *, launch: bool = True):
     """Read the configuration and make it effective; a no-op when already
     initialised, or inside a Seamless worker. ``workdir`` defaults to the
     calling script's directory."""
@@ -75,37 +80,56 @@ def init(workdir: str | None = None, *, launch: bool = True):
         activate_given_clients(session)
         session.initialized = True
         return None
-    return _configure(_workdir(workdir, 1), launch)
+    return _configure(_workdir(None if workdir is _UNSET else workdir, 1), launch)
 
 
 def set_stage(stage: str | None = None, substage: str | None = None, *,
-              workdir: str | None = None, launch: bool = True):
+              workdir=_UNSET, launch: bool = True):
     """Re-read every file with ``stage NAME`` blocks active; deactivates the
     clients of the previous stage first."""
     from .names import check_name
 
+    session = default_session()
+    _refuse_after_remote_clients(session, "the stage")
     for value, what in ((stage, "stage"), (substage, "substage")):
         if value is not None:
             check_name(value, None, what)
     if substage is not None and stage is None:
         raise ConfigurationError("a substage needs a stage: set_stage(STAGE, SUBSTAGE)")
-    session = default_session()
     _deactivate(session)
     session.set_stage(stage, substage)
-    return _configure(_workdir(workdir, 1), launch)
+    return _configure(_workdir(None if workdir is _UNSET else workdir, 1), launch)
 
 
-def set_substage(substage: str | None, *, launch: bool = True):
+def set_substage(substage: str | None = None, *, launch: bool = True):
     """Change the substage, keeping the stage."""
     session = default_session()
     return set_stage(session.stage, substage, workdir=session.loaded_workdir, launch=launch)
 
 
-def set_workdir(workdir: str) -> None:
-    """Use ``workdir`` for config file lookup from now on."""
+def set_workdir(workdir=_UNSET) -> None:
+    """Use ``workdir`` for config file lookup from now on; without an
+    argument, the calling script's directory; None: decide per call again."""
     session = default_session()
-    session.workdir = os.path.abspath(workdir)
+    _refuse_after_remote_clients(session, "the work directory")
+    if workdir is _UNSET:
+        workdir = _caller_dir(1)
+    session.workdir = None if workdir is None else os.path.abspath(os.fspath(workdir))
     session._context = None
+
+
+def get_workdir() -> str:
+    """The work directory configuration files are read from."""
+    session = default_session()
+    return session.workdir or session.loaded_workdir or os.getcwd()
+
+
+def _refuse_after_remote_clients(session, what: str) -> None:
+    """Clients handed down by a server fix where this process stores: the
+    files must not change that (the previous package refused it too)."""
+    if session.remote_clients is not None:
+        raise ConfigurationError(f"remote clients were set (set_remote_clients): {what} "
+                                 "cannot be changed in this process")
 
 
 def set_nparallel(nparallel: int) -> None:
@@ -117,9 +141,7 @@ def set_nparallel(nparallel: int) -> None:
 def get_nparallel() -> int:
     """The nparallel setting; raises when neither a command nor
     ``set_nparallel`` set it."""
-    session = default_session()
-    ctx = session.peek()
-    value = ctx.value("nparallel") if ctx is not None else session.manual_value("nparallel")
+    value = default_session().context().value("nparallel")
     if value is None:
         raise ConfigurationError("nparallel is not set: add '- nparallel: N' "
                                  "or call set_nparallel(N)")
@@ -127,24 +149,25 @@ def get_nparallel() -> int:
 
 
 def get_seamless_cache() -> str | None:
-    """The ``SEAMLESS_CACHE`` directory when that mode is on, else None."""
-    return os.environ.get("SEAMLESS_CACHE") or None
+    """The ``SEAMLESS_CACHE`` directory (absolute, ``~`` expanded) when that
+    mode is on, else None."""
+    value = (os.environ.get("SEAMLESS_CACHE") or "").strip()
+    return os.path.abspath(os.path.expanduser(value)) if value else None
 
 
 def get_context():
     """The resolved Context (evaluating the files of the calling script's
     directory, or of ``set_workdir``, if nothing was evaluated yet)."""
     session = default_session()
-    if session.peek() is None:
+    if session.loaded_workdir is None:
         return session.load(_workdir(None, 1))
     return session.context()
 
 
 def _deactivate(session) -> None:
-    """Take the previous stage's clients (or handed-down ones) out of the
-    Seamless runtime; the servers keep running for reuse."""
+    """Take the previous stage's clients out of the Seamless runtime; the
+    servers keep running for reuse."""
     if session.activation is not None:
         session.activation.deactivate()
         session.activation = None
-    session.remote_clients, session.in_remote = None, False  # the files rule from now on
     session.initialized = False

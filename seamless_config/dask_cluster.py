@@ -29,7 +29,7 @@ LIFETIME_GRACE = 60  # seconds between a worker's retirement and the walltime
 MAX_STAGGER = 240  # default stagger: 4 min, or a tenth of a short walltime
 # What the wrapper reads; anything else is reported, not silently dropped.
 KNOWN = frozenset({
-    "walltime", "exclusive", "cores", "memory", "tmpdir", "partition", "project",
+    "walltime", "exclusive", "cores", "job_cores", "memory", "tmpdir", "partition", "project",
     "job_extra_directives", "job_script_prologue", "worker_threads", "processes",
     "unknown-task-duration", "target-duration", "lifetime-stagger", "lifetime",
     "dask-resources", "interactive", "maximum_jobs", "extra_dask_config", "record",
@@ -101,7 +101,9 @@ def _positive(params: Mapping[str, Any], name: str) -> int | None:
 def _shape(kind: str, params: Mapping[str, Any]) -> tuple[int, int, int | None]:
     """(cores per job, worker processes per job, threads per process)."""
     threads = _positive(params, "worker_threads")
-    cores = _positive(params, "cores")
+    # job_cores: the cores a job asks the batch system for, where a Seamless
+    # queue runs fewer Seamless workers (cores) than it reserves.
+    cores = _positive(params, "job_cores") or _positive(params, "cores")
     if _flag(params, "exclusive"):
         # The node comes whole (--exclusive, /nodes=1); dask needs a number.
         return cores or 1, 1, threads

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from .context import SETTINGS, Context, Origin, Setting
 from .errors import Span, display_path
-from .model import Cluster, Queue
+from .model import Cluster, Queue, plain
 
 VERSION = 1
 SECTIONS = ("cluster", "queue", "storage", "services")
@@ -47,15 +47,6 @@ def _read_lines(path: str) -> list[str] | None:
 
 def location(span: Span | None) -> str | None:
     return None if span is None else str(span)
-
-
-def plain(value: Any) -> Any:
-    """JSON-able: tuples and mappings (frozen or not) become lists and dicts."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
 
 
 def _compact(d: dict) -> dict:

@@ -24,14 +24,46 @@ DASK_SCHEDULER_VAR, DASK_WORKERS_VAR = "SEAMLESS_DASK_SCHEDULER", "SEAMLESS_DASK
 
 
 def collect_remote_clients(cluster: str | None = None) -> dict:
-    """``{"buffer": [...], "database": [...]}`` for the services the current
-    activation started or reused (of ``cluster``, if given); clients that
-    were themselves handed down belong to every cluster."""
+    """``{"buffer": [...], "database": [...]}``: the services the current
+    activation started or reused (of ``cluster``, if given; clients that
+    were themselves handed down belong to every cluster), then the clients
+    other code defined in seamless-remote directly, as the previous package
+    collected them (extern ones always, launched ones of ``cluster``)."""
     activation = default_session().activation
-    if activation is None:
-        return forwarded_clients(())
-    return forwarded_clients(e for e in activation.client_entries()
-                             if cluster is None or e["cluster"] in (None, cluster))
+    ours = [] if activation is None else [
+        e for e in activation.client_entries() if cluster is None or e["cluster"] in (None, cluster)]
+    collected = forwarded_clients(ours)
+    for kind, entry in _runtime_clients(cluster, _our_names(activation)):
+        collected[kind].append(entry)
+    return collected
+
+
+def _our_names(activation) -> set[str]:
+    runtime = getattr(activation, "runtime", activation)
+    return set(getattr(runtime, "names", ()) or ())
+
+
+def _runtime_clients(cluster: str | None, ours: set[str]):
+    """(kind, entry) for clients seamless-remote holds that we did not
+    define; nothing when seamless-remote was never imported (then nobody
+    defined any)."""
+    import sys
+
+    for kind, module_name in (("database", "seamless_remote.database_remote"),
+                              ("buffer", "seamless_remote.buffer_remote")):
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for info in module.inspect_extern_clients():
+            if info.get("name") not in ours:
+                yield kind, _entry(kind, info)
+        for info in module.inspect_launched_clients():
+            if cluster is None or info.get("cluster") == cluster:
+                yield kind, _entry(kind, info)
+
+
+def _entry(kind: str, info: dict) -> dict:
+    return {k: info[k] for k in _FIELDS[kind] if info.get(k) is not None}
 
 
 def _validate(clients) -> dict:
@@ -69,7 +101,8 @@ def set_remote_clients(clients: dict, in_remote: bool = False) -> None:
             and session.activation is not None:
         return
     if session.initialized:
-        raise ConfigurationError("set_remote_clients() must be called before init()")
+        raise ConfigurationError("set_remote_clients() must be called before init(): "
+                                 "clients handed down by a server replace the files")
     if session.activation is not None:
         session.activation.deactivate()
         session.activation = None
@@ -79,9 +112,13 @@ def set_remote_clients(clients: dict, in_remote: bool = False) -> None:
 
 def set_remote_clients_from_env(include_dask: bool = False) -> bool:
     """Apply ``$SEAMLESS_REMOTE_CLIENTS`` if set; True when it was. With
-    ``include_dask``, also connect to ``$SEAMLESS_DASK_SCHEDULER``."""
+    ``include_dask``, also connect to ``$SEAMLESS_DASK_SCHEDULER``.
+    ``SEAMLESS_CACHE`` wins over it, as before: such a process stores in
+    the cache directory."""
+    from .api import get_seamless_cache
+
     text = os.environ.get(ENV_VAR)
-    if not text:
+    if not text or get_seamless_cache() is not None:
         return False
     try:
         clients = json.loads(text)
@@ -111,4 +148,5 @@ def activate_given_clients(session) -> None:
         return
     clients = session.remote_clients or {}
     entries = [{"kind": kind, **e} for kind in _FIELDS for e in clients.get(kind, [])]
-    session.activation = activate_clients(entries, in_remote=session.in_remote)
+    session.activation = activate_clients(entries, in_remote=session.in_remote,
+                                          handed_down=True)

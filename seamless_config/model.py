@@ -23,6 +23,16 @@ def frozen_map(d: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(d or {}))
 
 
+def plain(value: Any) -> Any:
+    """Frozen model values as JSON data: mappings (frozen or not) become
+    dicts with string keys, tuples and lists become lists."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 @frozen_record
 class Service:
     """One service a frontend can host. ``fields`` holds bufferdir /

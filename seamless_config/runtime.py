@@ -50,6 +50,8 @@ class RuntimeClients:
     databases: list = field(default_factory=list)
     active: bool = False
     dask_client: object = None
+    names: list = field(default_factory=list)  # the extern clients we defined in seamless-remote
+    naming: object = None  # (kind, index, part, both) -> the name to define a client under
 
     def client_entries(self):
         for entry in self.entries:
@@ -79,9 +81,12 @@ def _say_not_installed() -> None:
 
 
 def activate_clients(entries: list, *, in_remote: bool = False,
-                     job: JobBackend | None = None) -> RuntimeClients:
-    """Hand buffer/database ``entries`` (and the job backend) to seamless-remote."""
+                     job: JobBackend | None = None, handed_down: bool = False) -> RuntimeClients:
+    """Hand buffer/database ``entries`` (and the job backend) to seamless-remote.
+    ``handed_down``: clients a server gave this process (set_remote_clients),
+    defined under the previous package's names for them."""
     record = RuntimeClients([dict(e) for e in entries], in_remote, job)
+    record.naming = _handed_down_name if handed_down else _our_name
     record.buffers = [pick_addresses(e, in_remote) for e in entries if e["kind"] == "buffer"]
     record.databases = [pick_addresses(e, in_remote) for e in entries if e["kind"] == "database"]
     if not runtime_available():
@@ -116,30 +121,45 @@ def _worker_without_clients() -> bool:
     return seamless.is_worker() and not allowed
 
 
+def _our_name(kind: str, i: int, part: str, both: bool) -> str:
+    return f"{PREFIX}-{part if kind == 'buffer' else kind}-{i}"
+
+
+def _handed_down_name(kind: str, i: int, part: str, both: bool) -> str:
+    """The previous package's names for handed-down clients."""
+    if kind == "database":
+        return f"extern-db-{i}"
+    return f"extern-buffer-{i}-{'folder' if part == 'folder' else 'server'}" if both \
+        else f"extern-buffer-{i}"
+
+
 def _activate_storage(record: RuntimeClients) -> None:
     from seamless_remote import buffer_remote, database_remote
 
-    buffer_remote.activate(no_main=True, extern_clients=_define_buffers(record.buffers))
     names = []
     for i, d in enumerate(record.databases):
         if d["url"]:
-            names.append(f"{PREFIX}-database-{i}")
+            names.append(record.naming("database", i, "server", False))
             database_remote.define_extern_client(names[-1], "database", url=d["url"],
                                                  readonly=d["readonly"])
     database_remote.activate(no_main=True, extern_clients=names)
+    buffer_names = _define_buffers(record)
+    buffer_remote.activate(no_main=True, extern_clients=buffer_names)
+    record.names = names + buffer_names
 
 
-def _define_buffers(buffers: list) -> list[str]:
+def _define_buffers(record: RuntimeClients) -> list[str]:
     from seamless_remote import buffer_remote
 
     names = []
-    for i, b in enumerate(buffers):
+    for i, b in enumerate(record.buffers):
+        both = bool(b["directory"] and b["url"])
         if b["directory"]:  # reading the hashserver's files directly is faster
-            names.append(f"{PREFIX}-folder-{i}")
+            names.append(record.naming("buffer", i, "folder", both))
             buffer_remote.define_extern_client(names[-1], "bufferfolder",
                                                directory=b["directory"], readonly=True)
         if b["url"]:
-            names.append(f"{PREFIX}-buffer-{i}")
+            names.append(record.naming("buffer", i, "buffer", both))
             buffer_remote.define_extern_client(names[-1], "hashserver", url=b["url"],
                                                readonly=b["readonly"])
     return names

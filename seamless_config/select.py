@@ -1,9 +1,13 @@
 """Compatibility: the previous package's ``seamless_config.select`` API.
 
-Other Seamless packages call these by name. ``select_*`` records a manual
-selection in the default session (it survives reloads and wins over the
-files); ``get_*`` reads the current context, or the manual selections when
-nothing was evaluated yet.
+Other Seamless packages call these by name, with the previous package's
+signatures and meanings. ``select_*`` records a selection in the default
+session; it survives reloads and wins over the files, except one made
+with ``source="command"``, which the next load replaces (the previous
+package's files were such calls). ``get_*`` read the current context,
+evaluated again after a selection changed; before anything was loaded,
+from the selections alone. Getters never raise for a mistake in the
+files that nothing has used yet.
 """
 
 from __future__ import annotations
@@ -11,51 +15,62 @@ from __future__ import annotations
 from .errors import ConfigurationError
 from .session import default_session
 
-_EXECUTION = ("process", "spawn", "remote")
-_REMOTE = (None, "jobserver", "daskserver")
+PROJECT_TOPLEVEL = "__TOPLEVEL__"
+EXECUTION_MODES = ("process", "spawn", "remote")
+REMOTE_TARGETS = (None, "daskserver", "jobserver")
+_SOURCES = ("manual", "command")
+
+
+def _context():
+    return default_session().context()
 
 
 def _get(name: str, default=None):
-    session = default_session()
-    ctx = session.peek()
-    if ctx is not None:
-        return ctx.value(name, default)
-    return session.manual_value(name, default)
+    return _context().value(name, default)
 
 
-def _check(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ConfigurationError(f"{name} must be one of {', '.join(map(str, allowed))}, "
-                                 f"not {value!r}")
+def _invalid(message: str) -> ConfigurationError:
+    """A refused value: a ValueError, as the previous package raised."""
+    from .errors import ConfigError
+
+    return ConfigError(message)
+
+
+def _check_source(source: str) -> None:
+    if source not in _SOURCES:
+        raise _invalid(f"source must be one of {', '.join(_SOURCES)}, not {source!r}")
 
 
 def _check_name(value, what: str, allow_slash: bool = False) -> None:
     from .names import name_problem
 
     if not isinstance(value, str):
-        raise ConfigurationError(f"{what} must be a string, not {value!r}")
+        raise _invalid(f"{what} must be a string, not {value!r}")
     problem = name_problem(value, what, allow_slash)
     if problem:
-        raise ConfigurationError(problem)
+        raise _invalid(problem)
 
 
-def select_cluster(cluster: str) -> None:
-    _check_name(cluster, "cluster")
+def select_cluster(cluster) -> None:
+    """Select a cluster by name (None deselects). Its definition is looked
+    up when it is used, as before."""
+    if cluster is not None:
+        _check_name(cluster, "cluster")
     default_session().select("cluster", cluster)
 
 
-def select_project(project: str) -> None:
+def select_project(project) -> None:
     _check_name(project, "project")
     default_session().select("project", project)
 
 
-def select_subproject(subproject: str | None) -> None:
+def select_subproject(subproject) -> None:
     if subproject is not None:
         _check_name(subproject, "subproject", allow_slash=True)
     default_session().select("subproject", subproject)
 
 
-def select_stage(stage: str | None) -> None:
+def select_stage(stage) -> None:
     """Set the stage for the next ``load_config_files()`` (activates nothing)."""
     if stage is not None:
         _check_name(stage, "stage")
@@ -63,43 +78,73 @@ def select_stage(stage: str | None) -> None:
     session.set_stage(stage, session.substage if stage == session.stage else None)
 
 
-def select_substage(substage: str | None) -> None:
+def select_substage(substage) -> None:
     if substage is not None:
         _check_name(substage, "substage")
     session = default_session()
     session.set_stage(session.stage, substage)
 
 
-def select_execution(execution: str) -> None:
-    _check("execution", execution, _EXECUTION)
-    default_session().select("execution", execution)
+def select_execution(execution: str, *, source: str = "manual") -> None:
+    _check_source(source)
+    if execution not in EXECUTION_MODES:
+        raise _invalid(f"execution must be one of: {', '.join(EXECUTION_MODES)}; "
+                       f"not {execution!r}")
+    default_session().select("execution", execution, source)
 
 
-def select_persistent(persistent: bool) -> None:
-    _check("persistent", persistent, (True, False))
-    default_session().select("persistent", persistent)
+def select_persistent(persistent: bool, *, source: str = "manual") -> None:
+    _check_source(source)
+    if not isinstance(persistent, bool):
+        raise _invalid(f"persistent must be True or False, not {persistent!r}")
+    default_session().select("persistent", persistent, source)
 
 
-def select_record(record: bool) -> None:
-    _check("record", record, (True, False))
-    default_session().select("record", record)
+def select_record(record: bool, *, source: str = "manual") -> None:
+    _check_source(source)
+    if not isinstance(record, bool):
+        raise _invalid(f"record must be True or False, not {record!r}")
+    default_session().select("record", record, source)
 
 
-def select_queue(queue: str | None) -> None:
-    if queue is not None:
-        _check_name(queue, "queue")
-    default_session().select("queue", queue)
+def select_queue(queue: str, *, source: str = "manual") -> None:
+    """Select a queue of the selected cluster; refused at once when there is
+    no such cluster or queue (as before)."""
+    _check_source(source)
+    if not isinstance(queue, str):
+        raise _invalid(f"queue must be a string, not {queue!r}")
+    cluster_name = get_selected_cluster()
+    if cluster_name is None:
+        raise _invalid(f"queue '{queue}' needs a cluster: call select_cluster() first")
+    from .evaluator import queue_problem
+
+    cluster = default_session().cluster(cluster_name)
+    if queue not in cluster.queues:
+        from .errors import ConfigError
+
+        raise ConfigError(*queue_problem(cluster, queue, None))
+    default_session().select("queue", queue, source)
 
 
-def select_remote(remote: str | None) -> None:
-    _check("remote", remote, _REMOTE)
-    default_session().select("remote", remote)
+def select_remote(remote, *, source: str = "manual") -> None:
+    _check_source(source)
+    if remote not in REMOTE_TARGETS:
+        raise _invalid("remote must be one of: None, daskserver, jobserver; "
+                       f"not {remote!r}")
+    default_session().select("remote", remote, source)
 
 
-def select_node(node: str | None) -> None:
-    if node is not None and not isinstance(node, str):
-        raise ConfigurationError(f"node must be a string or None, not {node!r}")
-    default_session().select("node", node)
+def select_node(node, *, source: str = "manual") -> None:
+    _check_source(source)
+    if node is not None:
+        from .names import token_problem
+
+        if not isinstance(node, str) or not node.strip():
+            raise _invalid(f"node must be a non-empty string or None, not {node!r}")
+        problem = token_problem(node, "node")
+        if problem:
+            raise _invalid(problem)
+    default_session().select("node", node, source)
 
 
 def select_nparallel(nparallel: int) -> None:
@@ -108,11 +153,40 @@ def select_nparallel(nparallel: int) -> None:
     set_nparallel(nparallel)
 
 
-def get_stage() -> str | None:
+def _reset_before_load(name: str) -> None:
+    default_session().forget(name, "command")
+
+
+def reset_execution_before_load() -> None:
+    """Drop ``select_execution(..., source="command")`` (the next load sets it)."""
+    _reset_before_load("execution")
+
+
+def reset_queue_before_load() -> None:
+    _reset_before_load("queue")
+
+
+def reset_remote_before_load() -> None:
+    _reset_before_load("remote")
+
+
+def reset_persistent_before_load() -> None:
+    _reset_before_load("persistent")
+
+
+def reset_record_before_load() -> None:
+    _reset_before_load("record")
+
+
+def reset_node_before_load() -> None:
+    _reset_before_load("node")
+
+
+def get_stage():
     return default_session().stage
 
 
-def get_substage() -> str | None:
+def get_substage():
     return default_session().substage
 
 
@@ -129,10 +203,8 @@ def get_execution() -> str:
 
 
 def _origin_kind(name: str) -> str | None:
-    ctx = default_session().peek()
-    if ctx is not None and name in ctx.settings:
-        return ctx.settings[name].origin.kind
-    return "manual" if name in default_session().manual else None
+    setting = _context().settings.get(name)
+    return None if setting is None else setting.origin.kind
 
 
 def execution_was_set_explicitly() -> bool:
@@ -147,7 +219,11 @@ def persistent_was_set_explicitly() -> bool:
     return _origin_kind("persistent") in ("command", "manual", "environment")
 
 
-def get_persistent() -> bool:
+def get_persistent(cluster: str | None = None) -> bool:
+    """Persistence as set; by default, whether a cluster (``cluster``, else
+    the selected one) is there to persist in."""
+    if cluster is not None and not persistent_was_set_explicitly():
+        return True
     return bool(_get("persistent", False))
 
 
@@ -155,12 +231,25 @@ def get_record() -> bool:
     return bool(_get("record", False))
 
 
-def get_queue() -> str | None:
-    return _get("queue")
+def get_queue(cluster: str | None = None) -> str | None:
+    """The queue selected explicitly (a command or ``select_queue``) for
+    ``cluster`` (default: the selected one); None when none was, even if
+    the cluster has a default_queue (``explain`` shows the effective one)."""
+    ctx = _context()
+    setting = ctx.settings.get("queue")
+    if setting is None or setting.value is None or setting.origin.kind == "default":
+        return None
+    if ctx.cluster is None or ctx.cluster.name != (cluster or ctx.cluster.name):
+        return None
+    return setting.value if setting.value in ctx.cluster.queues else None
 
 
 def get_remote() -> str | None:
-    return _get("remote")
+    """The pinned remote backend (None when the cluster's only one is used)."""
+    setting = _context().settings.get("remote")
+    if setting is None or setting.origin.kind == "default":
+        return None
+    return setting.value
 
 
 def get_node() -> str | None:
@@ -176,19 +265,22 @@ def get_nparallel() -> int:
 def check_remote_redundancy(cluster: str | None = None) -> str | None:
     """The remote backend for ``cluster`` (default: the selected one): the
     pinned one, else the only one its frontends offer; raises when it offers
-    both and none is pinned (evaluation refuses that too)."""
-    from .cluster import get_cluster
-
-    name = cluster or get_selected_cluster()
-    if name is None:
-        return None
-    offered = get_cluster(name).offered_backends()
+    both and none is pinned."""
     pinned = get_remote()
     if pinned is not None:
         return pinned
+    name = cluster or get_selected_cluster()
+    if name is None:
+        return None
+    clus = default_session().cluster(name)
+    offered = clus.offered_backends()
     if len(offered) == 2:
-        raise ConfigurationError(f"cluster '{name}' offers both a jobserver and a daskserver; "
-                                 "pin one with 'remote: jobserver' or 'remote: daskserver'")
+        from .errors import ConfigError
+
+        raise ConfigError(f"cluster '{name}' (defined in {clus.span}) offers both a jobserver "
+                          "and a daskserver", None,
+                          "pin one with '- remote: jobserver' or '- remote: daskserver' in "
+                          "seamless.profile.yaml")
     return offered[0] if offered else None
 
 
@@ -208,7 +300,7 @@ def change_stage(stage=_KEEP, substage=_KEEP) -> None:
     set_stage(stage, substage, workdir=session.workdir or session.loaded_workdir)
 
 
-def set_workdir(workdir: str) -> None:
+def set_workdir(workdir) -> None:
     from .api import set_workdir as _set_workdir
 
     _set_workdir(workdir)
@@ -216,15 +308,18 @@ def set_workdir(workdir: str) -> None:
 
 def get_current(cluster=None, project=None, subproject=None, stage=None, substage=None):
     """``(cluster, project, subproject, stage, substage)``, each argument
-    overriding the current value; raises when no cluster or project is known."""
+    (when not None) overriding the current value; raises when no cluster or
+    project is known."""
     session = default_session()
-    cluster = cluster or get_selected_cluster()
     if cluster is None:
-        raise ConfigurationError("no cluster is selected (seamless_config.init() not called, "
-                                 "or no 'cluster' command)")
-    project = project or get_selected_project()
+        cluster = get_selected_cluster()
+        if cluster is None:
+            raise ConfigurationError("no cluster is selected (seamless_config.init() not "
+                                     "called, or no 'cluster' command)")
     if project is None:
-        raise ConfigurationError("no project is selected: add '- project: NAME'")
+        project = get_selected_project()
+        if project is None:
+            raise ConfigurationError("no project is selected: add '- project: NAME'")
     subproject = subproject if subproject is not None else _get("subproject")
     stage = stage if stage is not None else session.stage
     substage = substage if substage is not None else session.substage

@@ -18,7 +18,7 @@ from ._record import frozen_record
 from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
 from .launch.spec import STATUS_FILE, LaunchSpec
 from .model import (Cluster, Frontend, Queue, Service, frozen_map,
-                    is_local_frontend, service_directory)
+                    is_local_frontend, plain, service_directory)
 from .names import path_problem, token_problem
 from .paths import scope_subpath, storage_subpath
 
@@ -47,7 +47,8 @@ LOOPBACK, ALL_INTERFACES = "127.0.0.1", "0.0.0.0"
 KEY_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 # Queue fields passed to the dask wrapper, in the order it documents them;
 # the ones it reads as dask config keys are spelled with '-' there.
-QUEUE_PARAMETERS = ("walltime", "exclusive", "cores", "memory", "tmpdir", "partition", "project",
+QUEUE_PARAMETERS = ("walltime", "exclusive", "cores", "job_cores", "memory", "tmpdir", "partition",
+                    "project",
                     "job_script_prologue", "worker_threads", "processes", "unknown_task_duration",
                     "target_duration", "lifetime_stagger", "lifetime", "dask_resources",
                     "interactive", "maximum_jobs", "extra_dask_config")
@@ -356,15 +357,15 @@ def _extra(service: str, values: Mapping[str, Any]) -> dict[str, Any]:
 def _file_parameters(service: str, cluster: Cluster, queue: Queue | None, node: str | None,
                      record: bool, given: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     if service not in DASK_SERVICES:
-        return None if given is None else frozen_map(_plain(given))
+        return None if given is None else frozen_map(plain(given))
     params = dask_parameters(cluster, queue, node, record, pure=service == "pure_daskserver")
-    return frozen_map({**params, **_plain(given or {})})
+    return frozen_map({**params, **plain(given or {})})
 
 
 def dask_parameters(cluster: Cluster, queue: Queue, node: str | None, record: bool,
                     pure: bool) -> dict[str, Any]:
     """COMPAT.md section 5: the queue's fields as the dask wrapper reads them."""
-    params = {f.replace("_", "-") if f in DASK_CONFIG_NAMES else f: _plain(queue.get(f))
+    params = {f.replace("_", "-") if f in DASK_CONFIG_NAMES else f: plain(queue.get(f))
               for f in QUEUE_PARAMETERS}
     params["memory_per_core_property_name"] = (queue.get("memory_per_core_property_name")
                                                or cluster.memory_per_core_property_name)
@@ -423,85 +424,127 @@ def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] |
     return directives or None
 
 
-def _plain(value: Any) -> Any:
-    """Frozen model values (mapping proxies, tuples) as JSON data."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 # ---- compatibility wrappers (COMPAT.md section 1) --------------------------
+# The previous package's signatures: every None means "the current
+# selection", as it did (its own scripts call configure_hashserver(mode="ro")).
 
-def configure_hashserver(mode, *, cluster, project, subproject, stage, frontend_name=None):
+DOLLAR_RE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")  # the previous tools.yaml's variables
+
+
+def load_tools() -> dict:
+    """``tools.yaml`` as data (our closed template language)."""
+    raw, _ = _tools_data()
+    return plain(raw)
+
+
+def define_tools(tools: dict) -> None:
+    """Refused: launch templates are seamless-config's own ``tools.yaml``,
+    in a closed language. The previous package's templates were Python
+    f-strings that remote-http-launcher evaluated; accepting them would
+    bring that evaluation back."""
+    raise ConfigurationError("define_tools() is not supported: launch templates come from "
+                             "seamless-config's tools.yaml (a closed template language), not "
+                             "from Python f-strings")
+
+
+def configure_hashserver(mode: str, *, cluster=None, project=None, subproject=None, stage=None,
+                         frontend_name=None):
     return _storage_dict("hashserver", mode, cluster, project, subproject, stage, frontend_name)
 
 
-def configure_database(mode, *, cluster, project, subproject, stage, frontend_name=None):
+def configure_database(mode: str, *, cluster=None, project=None, subproject=None, stage=None,
+                       frontend_name=None):
     return _storage_dict("database", mode, cluster, project, subproject, stage, frontend_name)
 
 
-def configure_jobserver(*, cluster, project, subproject, stage, substage):
-    import seamless_config  # the package root owns collect_remote_clients
+def configure_jobserver(*, cluster=None, project=None, subproject=None, stage=None,
+                        substage=None, frontend_name=None):
+    from .extern_clients import collect_remote_clients
+    from .select import get_record
 
-    ctx, clus = _session_cluster(cluster)
-    return service_spec("jobserver", cluster=clus, frontend=None, mode="rw", project=project,
-                        subproject=subproject, stage=stage, substage=substage, queue=None,
-                        local_cluster=ctx.local_cluster,
-                        file_parameters=seamless_config.collect_remote_clients(cluster)).to_dict()
-
-
-def configure_daskserver(*, cluster, project, subproject, stage, substage):
-    ctx, clus = _session_cluster(cluster)
-    return service_spec("daskserver", cluster=clus, frontend=None, mode="rw", project=project,
-                        subproject=subproject, stage=stage, substage=substage,
-                        queue=_session_queue(ctx, clus), node=ctx.value("node"),
-                        record=bool(ctx.value("record")),
-                        local_cluster=ctx.local_cluster).to_dict()
+    current, clus = _current("jobserver", cluster, project, subproject, stage, substage)
+    params = {**collect_remote_clients(clus.name), "record": get_record()}
+    return service_spec("jobserver", cluster=clus,
+                        frontend=_named_frontend(clus, "jobserver", frontend_name), mode="rw",
+                        queue=None, local_cluster=_local_cluster(), file_parameters=params,
+                        **current).to_dict()
 
 
-def configure_pure_daskserver(*, cluster=None, queue=None, frontend_name=None):
-    ctx, clus = _session_cluster(cluster)
-    chosen = _named_queue(clus, queue) if queue is not None else _session_queue(ctx, clus)
+def configure_daskserver(*, cluster=None, project=None, subproject=None, stage=None,
+                         substage=None, frontend_name=None):
+    from .select import get_node, get_record
+
+    current, clus = _current("daskserver", cluster, project, subproject, stage, substage)
+    return service_spec("daskserver", cluster=clus,
+                        frontend=_named_frontend(clus, "daskserver", frontend_name), mode="rw",
+                        queue=_selected_queue(clus), node=get_node(), record=get_record(),
+                        local_cluster=_local_cluster(), **current).to_dict()
+
+
+def configure_pure_daskserver(*, cluster=None, queue: str | None = None, frontend_name=None):
+    return pure_daskserver_spec(cluster=cluster, queue=queue,
+                                frontend_name=frontend_name).to_dict()
+
+
+def pure_daskserver_spec(*, cluster=None, queue: str | None = None,
+                         frontend_name=None) -> LaunchSpec:
+    """The pure Dask scheduler of ``cluster`` and ``queue`` (default: the
+    current selection; the queue selected for that cluster, else its
+    default_queue)."""
+    from .session import default_session
+    from .select import get_node, get_record, get_selected_cluster
+
+    name = cluster if cluster is not None else get_selected_cluster()
+    if name is None:
+        raise ConfigurationError("no cluster is selected (seamless_config.init() not called, "
+                                 "or no 'cluster' command)")
+    clus = default_session().cluster(name)
+    chosen = _named_queue(clus, queue) if queue is not None else _selected_queue(clus)
     return service_spec("pure_daskserver", cluster=clus,
                         frontend=_named_frontend(clus, "daskserver", frontend_name), mode="rw",
                         project=None, subproject=None, stage=None, substage=None, queue=chosen,
-                        node=ctx.value("node"), record=bool(ctx.value("record")),
-                        local_cluster=ctx.local_cluster).to_dict()
+                        node=get_node(), record=get_record(), local_cluster=_local_cluster())
 
 
 def _storage_dict(service, mode, cluster, project, subproject, stage, frontend_name):
-    ctx, clus = _session_cluster(cluster)
-    return service_spec(service, cluster=clus, frontend=_named_frontend(clus, service, frontend_name),
-                        mode=mode, project=project, subproject=subproject, stage=stage,
-                        substage=None, queue=None, local_cluster=ctx.local_cluster).to_dict()
+    current, clus = _current(service, cluster, project, subproject, stage, None)
+    return service_spec(service, cluster=clus,
+                        frontend=_named_frontend(clus, service, frontend_name), mode=mode,
+                        queue=None, local_cluster=_local_cluster(), **current).to_dict()
 
 
-def _session_cluster(name: str | None):
-    from .session import default_session  # late: the session imports the whole package
+def _current(service, cluster, project, subproject, stage, substage):
+    """The scope with the current selection filled in (``get_current``), and
+    the cluster's model. An empty string means 'none', as before."""
+    from .session import default_session
+    from .select import get_current
 
-    ctx = default_session().context()
-    if name is None:
-        if ctx.cluster is None:
-            raise ConfigurationError("no cluster is selected")
-        return ctx, ctx.cluster
-    if name not in ctx.clusters:
-        raise ConfigError(f"unknown cluster '{name}'", None,
-                          did_you_mean(name, ctx.clusters) or one_of(ctx.clusters))
-    return ctx, ctx.clusters[name]
+    cluster, project, subproject, stage, substage = get_current(
+        cluster, project, subproject, stage, substage)
+    scope = {"project": project, "subproject": subproject or None, "stage": stage or None,
+             "substage": (substage or None) if service in JOB_SERVICES else None}
+    return scope, default_session().cluster(cluster)
 
 
-def _session_queue(ctx, cluster: Cluster) -> Queue | None:
-    """The selected queue belongs to the selected cluster only."""
-    same = ctx.cluster is not None and ctx.cluster.name == cluster.name
-    return ctx.queue if same else None
+def _local_cluster() -> str | None:
+    from .session import default_session
+
+    return default_session().context().local_cluster
+
+
+def _selected_queue(cluster: Cluster) -> Queue | None:
+    """The queue selected for ``cluster`` (else None: its default_queue)."""
+    from .select import get_queue
+
+    name = get_queue(cluster.name)
+    return cluster.queues.get(name) if name is not None else None
 
 
 def _named_queue(cluster: Cluster, name: str) -> Queue:
     if name not in cluster.queues:
-        raise ConfigError(f"cluster '{cluster.name}' has no queue '{name}'", cluster.span,
-                          did_you_mean(name, cluster.queues) or one_of(cluster.queues))
+        from .evaluator import queue_problem
+
+        raise ConfigError(*queue_problem(cluster, name, None))
     return cluster.queues[name]
 
 
@@ -509,7 +552,7 @@ def _named_frontend(cluster: Cluster, kind: str, name: str | None) -> Frontend |
     if name is None:
         return None
     for fe in cluster.frontends:
-        if fe.hostname == name and kind in fe.services:
+        if fe.name == name and kind in fe.services:
             return fe
     raise ConfigError(f"no frontend of cluster '{cluster.name}' named '{name}' offers a {kind}",
                       cluster.span)
