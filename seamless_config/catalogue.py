@@ -376,3 +376,23 @@ def _merge_file(path: str, clusters: dict[str, Cluster], local: tuple[str, Span]
                                   local_here[1]))
         return local
     return local_here or local
+
+
+def parse_python_clusters(data: dict, path: str) -> Catalogue:
+    """Clusters given as Python data (``cluster.define_clusters``), checked
+    as a catalogue file is; ``path`` names them in messages."""
+    import yaml
+
+    from ._yaml import compose_text
+
+    try:
+        text = yaml.safe_dump(data, sort_keys=False)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"cluster definitions must be plain data (strings, numbers, "
+                          f"lists, dicts): {str(exc).splitlines()[0]}", Span(path, 1, 1)) from None
+    clusters, local = parse_clusters(compose_text(text, path), path, "python")
+    if local is not None and local[0] not in clusters:
+        raise ConfigError(f"{LOCAL_CLUSTER} '{local[0]}' is not a defined cluster", local[1],
+                          choice_hint(local[0], list(clusters)))
+    name, span = local if local is not None else (None, None)
+    return Catalogue(frozen_map(clusters), (), name, span)

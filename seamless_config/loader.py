@@ -18,7 +18,7 @@ from ._yaml import describe, is_null, span_of
 from ._record import frozen_record
 from .errors import ConfigError, Span, did_you_mean, one_of, raise_all
 from .names import check_name
-from .nodes import Command, Node, SourceFile, StageBlock, StageSelector
+from .nodes import Command, InlineClusters, Node, SourceFile, StageBlock, StageSelector
 from .stages import parse_stage_key
 
 # Deeper nesting only happens when a YAML alias makes a block contain itself.
@@ -42,13 +42,13 @@ class Arg:
 ARGS = {
     "project": Arg("name", "NAME"),
     "subproject": Arg("name", "NAME", nullable=True, allow_slash=True),
-    "cluster": Arg("name", "NAME"),
+    "cluster": Arg("name", "NAME", nullable=True),  # null deselects (e.g. in a stage block)
     "execution": Arg("choice", "remote", choices=("process", "spawn", "remote")),
     "queue": Arg("name", "NAME"),
     "remote": Arg("choice", "jobserver", choices=("jobserver", "daskserver"), nullable=True),
     "persistent": Arg("bool", "true"),
     "record": Arg("bool", "true"),
-    "node": Arg("string", "HOSTNAME", nullable=True),
+    "node": Arg("node", "HOSTNAME", nullable=True),
     "nparallel": Arg("int", "4", minimum=1),
 }
 COMMANDS = tuple(ARGS) + ("clusters", "inherit_from_parent")
@@ -159,10 +159,18 @@ def _check_string(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
     return _yaml.expect_string(value, path, word)
 
 
+def _check_node(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
+    """A compute node's host name: it becomes part of a job directive."""
+    from .names import check_node
+
+    return check_node(_check_string(word, arg, value, path), span_of(value, path))
+
+
 _CHECKS = {
     "name": _check_name,
     "choice": _check_choice,
-    "string": lambda word, arg, value, path: _check_string(word, arg, value, path),
+    "string": _check_string,
+    "node": _check_node,
     "bool": lambda word, arg, value, path: _yaml.expect_bool(value, path, word),
     "int": lambda word, arg, value, path: _yaml.expect_int(value, path, word, arg.minimum),
 }
@@ -178,10 +186,8 @@ def _clusters(span: Span, value, path: str, within) -> Command:
     from .catalogue import parse_clusters  # only for inline cluster definitions
 
     clusters, local = parse_clusters(value, path, "inline")
-    if local is not None:
-        raise ConfigError("local_cluster belongs in ~/.seamless/clusters.yaml", local[1],
-                          "inline clusters cannot choose the local cluster; move it there")
-    return Command("clusters", tuple(clusters.values()), span, span_of(value, path))
+    return Command("clusters", InlineClusters(tuple(clusters.values()), *(local or (None, None))),
+                   span, span_of(value, path))
 
 
 def _stage_block(selector: StageSelector, span: Span, value, path: str, within) -> StageBlock:

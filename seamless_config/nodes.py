@@ -16,7 +16,7 @@ from .errors import Span
 @frozen_record
 class Command:
     """One command. ``argument`` is already type-checked (``None`` for bare
-    commands); for ``clusters`` it is a tuple of ``model.Cluster``."""
+    commands); for ``clusters`` it is an ``InlineClusters``."""
 
     name: str
     argument: Any
@@ -30,6 +30,20 @@ class Command:
         if self.name == "clusters":
             return "clusters: {" + ", ".join(c.name for c in self.argument) + "}"
         return f"{self.name}: {format_scalar(self.argument)}"
+
+
+@frozen_record
+class InlineClusters:
+    """The argument of a ``clusters`` command: its clusters, in order, and
+    the ``local_cluster: NAME`` it may name (the previous package read one
+    from any clusters mapping; project files written for it rely on that)."""
+
+    clusters: tuple
+    local_cluster: str | None = None
+    local_span: Span | None = None
+
+    def __iter__(self):
+        return iter(self.clusters)
 
 
 @frozen_record
