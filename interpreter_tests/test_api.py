@@ -112,7 +112,7 @@ def test_get_current_needs_cluster_and_project(tree, home):
 def test_select_functions_validate(home):
     with pytest.raises(ConfigurationError, match="must not contain '--'"):
         select.select_project("a--b")
-    with pytest.raises(ConfigurationError, match="execution must be one of process, spawn, remote"):
+    with pytest.raises(ConfigurationError, match="execution must be one of: process, spawn, remote"):
         select.select_execution("cloud")
     with pytest.raises(ConfigurationError, match="remote must be one of"):
         select.select_remote("both")
@@ -146,8 +146,8 @@ def test_warnings_use_the_category(tree, home):
     with pytest.warns(SeamlessConfigWarning) as record:
         seamless_config.init(str(root))
     assert [str(w.message) for w in record] == [
-        "no 'execution' command; using 'process' because no cluster is selected",
-        "no cluster is selected: running without persistence (results are not cached between runs)",
+        "No 'execution' command found; Seamless falls back to 'process' because no cluster is selected",
+        "No cluster defined; running without persistence (results are not cached between runs)",
     ]
 
 

@@ -122,8 +122,8 @@ def test_unknown_stage_and_evaluation_warnings_exit_zero(env):
     assert result.output == """\
 warning: --stage prdo: no file has a 'stage prdo' block; did you mean 'prod'? stages named in \
 the files: prod
-warning: no 'execution' command; using 'process' because no cluster is selected
-warning: no cluster is selected: running without persistence (results are not cached between runs)
+warning: No 'execution' command found; Seamless falls back to 'process' because no cluster is selected
+warning: No cluster defined; running without persistence (results are not cached between runs)
 checked 1 file of the chain and 0 catalogue files: 0 errors, 3 warnings; evaluated with: \
 stage prdo
 """
@@ -166,9 +166,9 @@ def test_json_report(env):
             {"message": "stage 'prod' appears only in this 'stage prod:gpu' block",
              "location": "seamless.yaml:2:3", "source": "- stage prod:gpu:",
              "hint": "its commands run only with --stage prod:gpu", "stages": []},
-            {"message": "no 'execution' command; using 'process' because no cluster is selected",
-             "stages": ["no stage"]},
-            {"message": "no cluster is selected: running without persistence (results are not "
+            {"message": "No 'execution' command found; Seamless falls back to 'process' "
+                        "because no cluster is selected", "stages": ["no stage"]},
+            {"message": "No cluster defined; running without persistence (results are not "
                         "cached between runs)", "stages": ["no stage"]},
         ],
     }

@@ -343,8 +343,8 @@ def test_a_directory_without_files(tree):
         persistent  false
 
         Warnings
-            no 'execution' command; using 'process' because no cluster is selected
-            no cluster is selected: running without persistence (results are not cached between runs)
+            No 'execution' command found; Seamless falls back to 'process' because no cluster is selected
+            No cluster defined; running without persistence (results are not cached between runs)
         """)
 
 

@@ -60,7 +60,7 @@ def test_init_then_client_computes_within_adaptive_bounds(fake_home, tmp_path, c
         return x * x
     ctx = seamless_config.init(pure_dask_tree(tmp_path / "w"))
     assert [u.service for u in ctx.services] == ["pure_daskserver"]
-    record = state.read_server("pure-daskserver-here-q")
+    record = state.read_server("pure-daskserver-here--q")
     assert record["status"] == "running" and PORTS[0] <= record["port"] <= PORTS[1]
     assert record["adaptive"] == {"minimum": 1, "maximum": 2}
     assert any("Dask dashboard of pure_daskserver" in r.getMessage() for r in caplog.records)
@@ -103,11 +103,11 @@ def test_services_name_the_pure_dask_scheduler_daskserver(fake_home, tmp_path):
     handle = activate(evaluate_workdir(workdir)).handles[0]
     rows = json.loads(_services(workdir, "ps", "--json", "--service", "daskserver"))["servers"]
     assert [(r["service"], r["key"], r["pid"], r["port"], r["state"]) for r in rows] == [
-        ("pure_daskserver", "pure-daskserver-here-q", handle.pid, handle.port, "running")]
+        ("pure_daskserver", "pure-daskserver-here--q", handle.pid, handle.port, "running")]
     assert json.loads(_services(workdir, "ps", "--json", "--service", "jobserver"))[
         "servers"] == []
     assert _services(workdir, "stop", "--service", "daskserver") == (
-        f"stopped pure_daskserver 'pure-daskserver-here-q' on localhost (pid {handle.pid}, "
+        f"stopped pure_daskserver 'pure-daskserver-here--q' on localhost (pid {handle.pid}, "
         "SIGINT)\n")
     assert not pid_alive(handle.pid)
     rows = json.loads(_services(workdir, "ps", "--json", "--service", "pure_daskserver"))[

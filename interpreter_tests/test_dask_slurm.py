@@ -64,7 +64,7 @@ def test_pure_dask_worker_runs_as_a_slurm_job(slurm, fake_home, tmp_path):  # no
     job = computed_by_a_slurm_job(workdir)
     assert job.isdigit()
     assert job in slurm.jobs()
-    log = state.server_log_path("pure-daskserver-batch-q")
+    log = state.server_log_path("pure-daskserver-batch--q")
     with open(log) as f:
         assert "#SBATCH -p debug" in f.read()  # the wrapper logs the script it submits
 

@@ -39,7 +39,7 @@ def test_pure_dask_through_an_ssh_tunnel(ssh_home, tmp_path):
         """})
     seamless_config.init(str(tmp_path / "w"))
     handle = dask_handle()
-    client_record = state.read_client("pure-daskserver-far-q")
+    client_record = state.read_client("pure-daskserver-far--q")
     assert client_record["tunneled-port"] == handle.port != client_record["port"]
     assert client_record["tunneled-dashboard_port"] != handle.dashboard_port
     assert health.healthy("127.0.0.1", handle.dashboard_port, "health")

@@ -173,8 +173,8 @@ def test_default_rules_name_their_trigger(tree, home):
 def test_warnings_as_the_old_package(tree, home):
     ctx = evaluate(tree, home, {"seamless.yaml": "- project: p\n"})
     assert [str(w) for w in ctx.warnings] == [
-        "no 'execution' command; using 'process' because no cluster is selected",
-        "no cluster is selected: running without persistence (results are not cached between runs)",
+        "No 'execution' command found; Seamless falls back to 'process' because no cluster is selected",
+        "No cluster defined; running without persistence (results are not cached between runs)",
     ]
     ctx = evaluate(tree, home, {"seamless.yaml": "- project: p\n- persistent: false\n"
                                                  "- execution: process\n"})
@@ -197,7 +197,7 @@ def test_pure_dask_key(tree, home):
     ctx = evaluate(tree, home, {"seamless.yaml": "- project: p\n- cluster: hpc\n"
                                                  "- persistent: false\n- queue: highmem\n"})
     assert [(u.service, u.key) for u in ctx.services] == [
-        ("pure_daskserver", "pure-daskserver-hpc-highmem")]
+        ("pure_daskserver", "pure-daskserver-hpc--highmem")]
 
 
 def test_inline_cluster_overrides_catalogue(tree, home):
@@ -301,5 +301,5 @@ def test_pure_dask_needs_no_project(tree, home):
     ctx = evaluate(tree, home, {"seamless.yaml": "- cluster: noq\n- persistent: false\n"
                                                  "- queue: short\n"}, catalogue=NOQ)
     assert [(u.service, u.key) for u in ctx.services] == [
-        ("pure_daskserver", "pure-daskserver-noq-short")]
+        ("pure_daskserver", "pure-daskserver-noq--short")]
     assert ctx.storage_subpath is None

@@ -174,7 +174,8 @@ def test_jobserver_starts_after_storage_and_gets_its_clients(fake_home, tmp_path
     assert parameters == {
         "buffer": [{"readonly": False, "url": found["hashserver"]["url"],
                     "directory": str(root / "data" / "buffers" / "demo")}],
-        "database": [{"readonly": False, "url": found["database"]["url"]}]}
+        "database": [{"readonly": False, "url": found["database"]["url"]}],
+        "record": False}
 
 
 def occupy(port: int, within: float = 10.0) -> socket.socket:
@@ -291,5 +292,5 @@ def test_configuration_warnings_are_one_line_with_their_file_position(fake_home,
     assert out.returncode == 0, out.stderr
     warning, = [ln for ln in out.stderr.splitlines() if "execution" in ln]
     assert warning.startswith("warning: ") and ":" in warning.split()[1]
-    assert "no 'execution' command" in warning
+    assert "No 'execution' command found; Seamless defaults to 'remote'" in warning
     assert "SeamlessConfigWarning" not in out.stderr and "api.set_stage" not in out.stderr

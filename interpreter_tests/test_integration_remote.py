@@ -47,7 +47,8 @@ def test_jobserver_runs_the_transformation(fake_home, tmp_path):
     assert jobserver["parameters"] == {  # it was told to store where we do
         "buffer": [{"readonly": False, "url": server_url(fake_home, "hashserver-here-rw-demo"),
                     "directory": os.path.join(root, "data", "buffers", "demo")}],
-        "database": [{"readonly": False, "url": server_url(fake_home, "database-here-rw-demo")}]}
+        "database": [{"readonly": False, "url": server_url(fake_home, "database-here-rw-demo")}],
+        "record": False}  # and whether to record execution records, as 0.3.2 told it
     check_stored(fake_home, root)
     run_script(root)
     assert len(executions(root)) == 1

@@ -133,7 +133,7 @@ def test_build_program_of_loaded_files(tmp_path):
           "- stage prod:\n    - stage prod:gpu:\n        - queue: gpu\n"
           + LOCAL.format(name="child"))
     program = build_program(discover(str(tmp_path / "p" / "c")))
-    assert [c.argument[0].name for c in program.clusters] == ["parent", "child"]
+    assert [c.argument.clusters[0].name for c in program.clusters] == ["parent", "child"]
     assert [c.span.path for c in program.clusters] == [
         str(tmp_path / "p" / "seamless.yaml"), str(tmp_path / "p" / "c" / "seamless.profile.yaml")]
     project, cluster, stage = program.body

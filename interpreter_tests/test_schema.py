@@ -158,7 +158,7 @@ REJECTED_COMMANDS = [
     ("not-a-list", "project: x"),
     ("nparallel-zero", "- nparallel: 0"),
     ("persistent-string", "- persistent: 'yes'"),
-    ("local-cluster-inline", "- clusters:\n    local_cluster: a"),
+    ("local-cluster-inline-not-a-name", "- clusters:\n    local_cluster: a--b"),
 ]
 
 CLUSTER = """\

@@ -161,8 +161,8 @@ WHOLE_DICTS = [
     ("pure daskserver", "pure_daskserver", dict(project=None, queue="gpu"), {
         **REMOTE, "conda": "seamless-dask", "network_interface": "0.0.0.0",
         "port_start": 60300, "port_end": 60399, "timeout": 600,
-        "workdir": "~/.remote-http-launcher/work/pure-daskserver-hpc-gpu",
-        "key": "pure-daskserver-hpc-gpu",
+        "workdir": "~/.remote-http-launcher/work/pure-daskserver-hpc--gpu",
+        "key": "pure-daskserver-hpc--gpu",
         "command": "seamless-config-dask-wrapper dask_jobqueue::SLURMCluster --port-range 60300"
                    " 60399 --status-file {status_file} --host 0.0.0.0 --timeout 600",
         "handshake": DASK_HANDSHAKE,
@@ -595,12 +595,17 @@ def test_tools_yaml_and_grammar_load_lazily():
 
 # ---- the compatibility wrappers -----------------------------------------------------------
 
-SIGNATURES = {
-    "configure_hashserver": "(mode, *, cluster, project, subproject, stage, frontend_name=None)",
-    "configure_database": "(mode, *, cluster, project, subproject, stage, frontend_name=None)",
-    "configure_jobserver": "(*, cluster, project, subproject, stage, substage)",
-    "configure_daskserver": "(*, cluster, project, subproject, stage, substage)",
-    "configure_pure_daskserver": "(*, cluster=None, queue=None, frontend_name=None)",
+SIGNATURES = {  # 0.3.2's: every None means "the current selection"
+    "configure_hashserver": "(mode: 'str', *, cluster=None, project=None, subproject=None, "
+                            "stage=None, frontend_name=None)",
+    "configure_database": "(mode: 'str', *, cluster=None, project=None, subproject=None, "
+                          "stage=None, frontend_name=None)",
+    "configure_jobserver": "(*, cluster=None, project=None, subproject=None, stage=None, "
+                           "substage=None, frontend_name=None)",
+    "configure_daskserver": "(*, cluster=None, project=None, subproject=None, stage=None, "
+                            "substage=None, frontend_name=None)",
+    "configure_pure_daskserver": "(*, cluster=None, queue: 'str | None' = None, "
+                                 "frontend_name=None)",
 }
 
 
@@ -608,38 +613,29 @@ def test_wrapper_signatures():
     assert {n: str(inspect.signature(getattr(tools, n))) for n in SIGNATURES} == SIGNATURES
 
 
-@dataclasses.dataclass(frozen=True)
-class FakeContext:
-    """What the wrappers read from the session's context."""
-
-    clusters: dict
-    cluster: Cluster | None
-    queue: Queue | None
-    local_cluster: str | None
-    settings: dict
-
-    def value(self, name, default=None):
-        return self.settings.get(name, default)
-
-
 @pytest.fixture
-def session_context(monkeypatch):
-    from seamless_config import session
+def selected(monkeypatch):
+    """The default session knowing the test catalogue (as define_clusters
+    would), with the given selections; nothing is read from files."""
+    from seamless_config import select
+    from seamless_config.model import Catalogue
+    from seamless_config.session import default_session
 
-    def install(cluster="hpc", queue=None, local_cluster=None, **settings):
-        c = catalogue()
-        ctx = FakeContext(c, c[cluster] if cluster else None,
-                          c[cluster].queues[queue] if queue else None, local_cluster, settings)
-        monkeypatch.setattr(session.default_session(), "context", lambda: ctx)
+    def install(cluster="hpc", local_cluster=None, **selections):
+        default_session().defined = Catalogue(frozen_map(catalogue()), (), local_cluster)
+        if cluster is not None:
+            select.select_cluster(cluster)
+        for name, value in selections.items():
+            getattr(select, f"select_{name}")(value)
     return install
 
 
-def test_wrappers_give_service_spec_dicts(session_context, monkeypatch):
-    import seamless_config
+def test_wrappers_give_service_spec_dicts(selected, monkeypatch):
+    from seamless_config import extern_clients
 
-    session_context(queue="gpu", node="n1", record=True)
-    monkeypatch.setattr(seamless_config, "collect_remote_clients",
-                        lambda cluster: {"buffer": [{"cluster": cluster}], "database": []})
+    selected(queue="gpu", node="n1", record=True)
+    monkeypatch.setattr(extern_clients, "collect_remote_clients",
+                        lambda cluster: {"buffer": [{"url": f"http://{cluster}"}], "database": []})
     scope = dict(cluster="hpc", project="proj", subproject="a/b", stage="s")
     assert tools.configure_hashserver("ro", **scope) == launch_dict("hashserver", mode="ro",
                                                                     **{**scope, "cluster": "hpc"})
@@ -647,7 +643,7 @@ def test_wrappers_give_service_spec_dicts(session_context, monkeypatch):
         launch_dict("database", **scope)
     assert tools.configure_jobserver(**scope, substage="g") == launch_dict(
         "jobserver", **scope, substage="g",
-        file_parameters={"buffer": [{"cluster": "hpc"}], "database": []})
+        file_parameters={"buffer": [{"url": "http://hpc"}], "database": [], "record": True})
     assert tools.configure_daskserver(**scope, substage="g") == launch_dict(
         "daskserver", **scope, substage="g", queue="gpu", node="n1", record=True)
     assert tools.configure_pure_daskserver() == launch_dict(
@@ -656,10 +652,24 @@ def test_wrappers_give_service_spec_dicts(session_context, monkeypatch):
         "pure_daskserver", project=None, queue="whole", node="n1", record=True)
 
 
-def test_wrappers_use_the_queue_of_the_selected_cluster_only(session_context):
-    session_context(cluster="laptop", queue="threads", local_cluster="laptop")
-    assert tools.configure_pure_daskserver(cluster="hpc")["key"] == "pure-daskserver-hpc-default"
-    assert tools.configure_pure_daskserver()["key"] == "pure-daskserver-laptop-threads"
+def test_wrappers_default_to_the_current_selection(selected):
+    """As 0.3.2's own scripts call them: configure_hashserver(mode="ro")."""
+    from seamless_config.session import default_session
+
+    selected(project="proj", subproject="a/b")
+    default_session().set_stage("s", "g")
+    assert tools.configure_hashserver("ro") == launch_dict(
+        "hashserver", mode="ro", project="proj", subproject="a/b", stage="s")
+    assert tools.configure_daskserver() == launch_dict(
+        "daskserver", project="proj", subproject="a/b", stage="s", substage="g")
+    assert tools.configure_hashserver("rw", subproject="", stage="") == launch_dict(
+        "hashserver", project="proj")
+
+
+def test_wrappers_use_the_queue_of_the_selected_cluster_only(selected):
+    selected(cluster="laptop", queue="threads", local_cluster="laptop")
+    assert tools.configure_pure_daskserver(cluster="hpc")["key"] == "pure-daskserver-hpc--default"
+    assert tools.configure_pure_daskserver()["key"] == "pure-daskserver-laptop--threads"
     assert "hostname" not in tools.configure_pure_daskserver(cluster="laptop")
 
 
@@ -667,9 +677,10 @@ def test_wrappers_use_the_queue_of_the_selected_cluster_only(session_context):
 WRAPPER_ERRORS = [
     ("unknown cluster", lambda: tools.configure_hashserver(
         "rw", cluster="hcp", project="p", subproject=None, stage=None),
-     "unknown cluster 'hcp'; did you mean 'hpc'?"),
+     "unknown cluster 'hcp'; did you mean 'hpc'? known clusters: hpc, laptop, oarc"),
     ("unknown queue", lambda: tools.configure_pure_daskserver(queue="gpus"),
-     "<clusters>:1:1: cluster 'hpc' has no queue 'gpus'; did you mean 'gpu'?"),
+     "queue 'gpus' is not defined by cluster 'hpc' (defined in <clusters>:1:1); "
+     "did you mean 'gpu'? known queues: default, gpu, whole"),
     ("unknown frontend", lambda: tools.configure_hashserver(
         "rw", cluster="hpc", project="p", subproject=None, stage=None, frontend_name="x"),
      "<clusters>:1:1: no frontend of cluster 'hpc' named 'x' offers a hashserver"),
@@ -678,18 +689,30 @@ WRAPPER_ERRORS = [
 
 @pytest.mark.parametrize("call,message", [c[1:] for c in WRAPPER_ERRORS],
                          ids=[c[0] for c in WRAPPER_ERRORS])
-def test_wrapper_errors(session_context, call, message):
-    session_context()
+def test_wrapper_errors(selected, call, message):
+    selected()
     with pytest.raises(ConfigError) as info:
         call()
     assert str(info.value) == message
 
 
-def test_pure_daskserver_without_a_cluster(session_context):
-    session_context(cluster=None)
+def test_unknown_cluster_is_also_a_key_error(selected):
+    """0.3.2's get_cluster raised KeyError; callers catch that."""
+    from seamless_config import cluster
+
+    selected()
+    with pytest.raises(KeyError):
+        cluster.get_cluster("nope")
+    with pytest.raises(ValueError):
+        tools.configure_hashserver("rw", cluster="nope", project="p")
+
+
+def test_pure_daskserver_without_a_cluster(selected):
+    selected(cluster=None)
     with pytest.raises(tools.ConfigurationError) as info:
         tools.configure_pure_daskserver()
-    assert str(info.value) == "no cluster is selected"
+    assert str(info.value) == ("no cluster is selected (seamless_config.init() not called, "
+                               "or no 'cluster' command)")
 
 
 def test_the_warm_path_knows_the_storage_handshake():
