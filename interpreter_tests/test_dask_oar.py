@@ -253,17 +253,9 @@ def golden_jobscript(case: Path, tmp_path: Path, host: str) -> str:
 
 # Golden cases whose script real OAR refuses today: a finding for the package
 # (strict, so the fix shows up here as an unexpected pass).
-REFUSED = {
-    "oar-exclusive-node": "a pinned node without memory_per_core_property_name gives "
-                          "#OAR -p host='n17'; dask-jobqueue's shlex drops the quotes, oarsub "
-                          "gets -p host=n17 and refuses: column \"n17\" does not exist (exit 8)",
-}
-
-
 def golden_cases():
     for case in sorted(p.name for p in GOLDEN.glob("*oar*")):
-        marks = [pytest.mark.xfail(strict=True, reason=REFUSED[case])] if case in REFUSED else []
-        yield pytest.param(case, marks=marks, id=case)
+        yield pytest.param(case, id=case)
 
 
 @pytest.mark.parametrize("case", golden_cases())

@@ -19,7 +19,7 @@ from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
 from .launch.spec import STATUS_FILE, LaunchSpec
 from .model import (Cluster, Frontend, Queue, Service, frozen_map,
                     is_local_frontend, plain, service_directory)
-from .names import path_problem, token_problem
+from .names import node_problem, path_problem
 from .paths import scope_subpath, storage_subpath
 
 if TYPE_CHECKING:  # lark (through template) loads only when a spec is built
@@ -386,35 +386,48 @@ def dask_parameters(cluster: Cluster, queue: Queue, node: str | None, record: bo
 
 
 def _join_oar_properties(params: dict[str, Any]) -> None:
-    """OAR reads a single ``-p`` line, an SQL condition. dask-jobqueue joins a
-    ``-p`` directive (the node pin ``-p host='n3'``) with its memory
-    condition inside single quotes, which breaks the quotes around the node
-    name. So when both apply, the joined condition is written here, in
-    double quotes, and the memory property is marked not applicable, for
-    every consumer of these parameters (our wrapper and seamless-dask)."""
+    """OAR reads a single ``-p`` property condition (SQL). dask-jobqueue 0.9
+    submits the ``#OAR`` lines through ``shlex.split`` and joins a ``-p``
+    directive with its memory condition inside single quotes, which breaks
+    the quotes around a node name: real oarsub then refuses the job. So
+    the node pin is written double-quoted, when both apply the joined
+    condition is written here, and the memory property is marked not
+    applicable, for every consumer of these parameters (our wrapper and
+    seamless-dask). An exclusive job gets whole nodes: a memory condition
+    per core (dask-jobqueue divides by one core there) asks for far more
+    than any core has, so it is dropped too (checked on real OAR)."""
     import math
 
     from .queues import memory_bytes
 
     prop = params.get("memory_per_core_property_name")
     directives = params.get("job_extra_directives") or []
-    pins = [d for d in directives if d.startswith("-p ")]
-    if not pins or prop in (None, "not_applicable") or not params.get("cores") \
-            or not params.get("memory"):
+    pins = [d for d in directives if d.startswith(_OAR_PIN)]
+    applies = prop not in (None, "not_applicable")
+    if applies and params.get("exclusive"):
+        params["memory_per_core_property_name"] = "not_applicable"
+        applies = False
+    if not pins:
         return
-    per_core = math.ceil(memory_bytes(params["memory"]) / (params["cores"] * 2**20))  # MiB
-    params["job_extra_directives"] = [d for d in directives if not d.startswith("-p ")] + [
-        f'-p "{pins[-1][3:].strip()} AND {prop}>={per_core}"']
-    params["memory_per_core_property_name"] = "not_applicable"
+    condition = pins[-1][len("-p "):]
+    if applies and params.get("cores") and params.get("memory"):
+        per_core = math.ceil(memory_bytes(params["memory"]) / (params["cores"] * 2**20))  # MiB
+        condition += f" AND {prop}>={per_core}"
+        params["memory_per_core_property_name"] = "not_applicable"
+    params["job_extra_directives"] = [d for d in directives if not d.startswith(_OAR_PIN)] + [
+        f'-p "{condition}"']
+
+
+_OAR_PIN = "-p host="  # how _directives pins an OAR job to a node, until joined
 
 
 def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] | None:
     """The queue's job_extra_directives plus node pinning and exclusivity."""
     directives = list(queue.get("job_extra_directives") or ())
     if node is not None:
-        problem = token_problem(node, "node")
+        problem = node_problem(node)
         if problem:
-            raise ValueError(problem)
+            raise ConfigError(problem)
         if cluster.type == "slurm":
             directives.append("--nodelist=" + node)
         elif cluster.type == "oar":
