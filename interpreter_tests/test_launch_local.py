@@ -124,20 +124,43 @@ def test_a_stopped_server_is_relaunched_without_warning(fake_home, tmp_path, rec
 
 
 def test_running_but_silent_server_is_killed(fake_home, tmp_path):
+    """A process that is this key's server (its command line names the
+    program and the key's status file) but does not answer is killed."""
     spec = hashserver_spec(tmp_path, "hashserver-local-rw-silent")
-    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
-                              start_new_session=True)
+    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                               "hashserver", "--status-file",
+                               state.server_state_path(spec.key)], start_new_session=True)
     try:
         port = free_port()
         state.write_server(spec.key, {"status": "running", "pid": silent.pid, "port": port,
                                       "network_interface": "127.0.0.1"})
-        with pytest.warns(SeamlessConfigWarning,
-                          match=rf"pid {silent.pid} is running but does not answer on port {port}"):
+        with pytest.warns(SeamlessConfigWarning, match=rf"pid {silent.pid} is running but does "
+                          rf"not answer as a hashserver on port {port}; killed it"):
             handle = ensure_service(spec)
         assert silent.wait(timeout=10) is not None
         assert handle.launched and health.healthy(handle.url)
     finally:
         kill_pid(silent.pid)
+
+
+def test_a_recorded_pid_that_is_another_program_is_never_signalled(fake_home, tmp_path):
+    """A recycled pid (here: any process that is not this key's server) is
+    treated as gone: relaunched, and the process is left alone."""
+    spec = hashserver_spec(tmp_path, "hashserver-local-rw-recycled")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                              "hashserver"], start_new_session=True)
+    try:
+        state.write_server(spec.key, {"status": "running", "pid": other.pid,
+                                      "port": free_port(), "network_interface": "127.0.0.1",
+                                      "command": "hashserver /data"})
+        with pytest.warns(SeamlessConfigWarning,
+                          match=rf"its process \(pid {other.pid}\) is gone; relaunching"):
+            handle = ensure_service(spec)
+        assert handle.launched and health.healthy(handle.url)
+        assert other.poll() is None  # never signalled
+    finally:
+        kill_pid(other.pid)
+        other.wait(timeout=10)
 
 
 # -- one server per key, across processes ---------------------------------------

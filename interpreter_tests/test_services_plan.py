@@ -12,7 +12,8 @@ from seamless_config.errors import ConfigError
 from seamless_config.launch.spec import LaunchSpec
 from seamless_config.services import parse_key
 from seamless_config.services_clear import plan_clear
-from seamless_config.services_hosts import LocalFS, owns, parse_etimes
+from seamless_config.launch.proc import Identity
+from seamless_config.services_hosts import LocalFS, parse_etimes
 
 KEYS = [
     ("hashserver-hpc-rw-proj", ("hashserver", "hpc", "proj", None, None, None)),
@@ -37,10 +38,14 @@ def test_small_helpers():
     assert [format_uptime(s) for s in (None, 0, 59, 61, 3600 + 120, 86400 * 2 + 3600)] == [
         "-", "0s", "59s", "1m01s", "1h02m", "2d01h"]
     assert parse_etimes("  12   5\n 300 7200\nbogus\n") == {12: 5, 300: 7200}
-    hashserver = b"/usr/bin/python3\0/usr/local/bin/hashserver\0/data\0"
-    assert owns(hashserver, "hashserver /data --port-range 1 2")
-    assert not owns(b"/usr/bin/vim\0notes\0", "hashserver /data")
-    assert owns(None, "hashserver") and owns(b"x\0", None)
+    server = Identity("hashserver", "/l/server/k.json")
+    assert server.matches(["/usr/bin/python3", "/usr/local/bin/hashserver", "/data",
+                           "--status-file", "/l/server/k.json"])
+    assert server.matches(["hashserver", "--status-file=/l//server/k.json"])
+    assert not server.matches(["/usr/bin/vim", "notes"])
+    assert not server.matches(["hashserver", "--status-file", "/l/server/other.json"])
+    assert not server.matches(["vim", "--status-file", "/l/server/k.json"])
+    assert Identity(None, "/l/server/k.json").matches(["x", "--status-file", "/l/server/k.json"])
 
 
 def target(service, root, data):

@@ -36,16 +36,19 @@ class Response:
 
 
 def request(method: str, url: str, body: bytes | None = None, timeout: float = 30.0,
-            connect_timeout: float = CONNECT_TIMEOUT, content_type: str | None = None) -> Response:
-    parts = urlsplit(url)
-    host, port = parts.hostname, parts.port or 80
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connect_timeout: float = CONNECT_TIMEOUT, content_type: str | None = None,
+            max_bytes: int | None = None) -> Response:
+    """One request. ``max_bytes`` caps the answer (headers included): a
+    health probe must not be kept reading by whatever took the port."""
     try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 80
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         with socket.create_connection((host, port), timeout=connect_timeout) as sock:
             sock.settimeout(timeout)
             sock.sendall(_head(method, path, host, port, body, content_type) + (body or b""))
-            return _parse(_read_all(sock))
-    except (OSError, ValueError) as exc:
+            return _parse(_read_all(sock, max_bytes))
+    except (OSError, ValueError, IndexError, UnicodeError) as exc:
         raise HTTPFailure(f"{method} {url} failed: {exc or type(exc).__name__}") from None
 
 
@@ -57,13 +60,21 @@ def _head(method, path, host, port, body, content_type) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def _read_all(sock) -> bytes:
-    chunks = []
+def _read_all(sock, max_bytes: int | None = None) -> bytes:
+    chunks, size = [], 0
     while True:
         data = sock.recv(65536)
         if not data:
             return b"".join(chunks)
         chunks.append(data)
+        size += len(data)
+        if max_bytes is not None and size > max_bytes:
+            raise ValueError(f"the answer is larger than {max_bytes} bytes")
+
+
+def parse_response(raw: bytes) -> Response:
+    """A whole HTTP/1.x answer; ValueError or IndexError when it is none."""
+    return _parse(raw)
 
 
 def _parse(raw: bytes) -> Response:

@@ -21,8 +21,9 @@ from typing import IO, Any, Iterable, Sequence
 from .errors import ConfigError, ServiceError
 from .launch import health, state
 from .names import MODES
-from .services_hosts import (LocalHost, health_check_of, open_remote_host, state_keys,
-                             stop_pid)
+from .launch.proc import valid_pid
+from .services_hosts import (LocalHost, health_check_of, identity_of, is_port,
+                             open_remote_host, state_keys, stop_pid)
 from .services_targets import Target
 
 logger = logging.getLogger("seamless_config")
@@ -71,9 +72,11 @@ def _parse_path(parts: list[str]) -> dict[str, Any]:
 
 
 def describe(key: str, record: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
-    """(scope fields, "meta" or "key"): our meta block when there is one."""
+    """(scope fields, "meta" or "key"): our meta block when there is one
+    (and holds names, not whatever else a hand-edited file may hold)."""
     meta = (record or {}).get("meta")
-    if isinstance(meta, dict) and isinstance(meta.get("service"), str):
+    if isinstance(meta, dict) and isinstance(meta.get("service"), str) and all(
+            meta.get(name) is None or isinstance(meta.get(name), str) for name in SCOPE_FIELDS):
         return {name: meta.get(name) for name in SCOPE_FIELDS}, "meta"
     return parse_key(key), "key"
 
@@ -81,7 +84,9 @@ def describe(key: str, record: dict[str, Any] | None) -> tuple[dict[str, Any], s
 @dataclass(frozen=True)
 class Row:
     """One server as ``ps`` shows it. ``state``: running, stale (``reason``
-    says why), failed or starting; ``uptime`` in seconds while it runs."""
+    says why), failed, starting, or orphaned (a server process whose state
+    file is corrupt, missing or names another pid); ``uptime`` in seconds
+    while it runs."""
 
     key: str
     service: str | None
@@ -104,7 +109,11 @@ class Row:
         return asdict(self)
 
 
-def live_state(host, record: dict[str, Any], service: str | None) -> tuple[str, str | None]:
+ORPHANED = "orphaned"
+
+
+def live_state(host, key: str, record: dict[str, Any],
+               service: str | None) -> tuple[str, str | None]:
     """(state, reason) of a server record, checked against its host."""
     status, pid = record.get("status"), record.get("pid")
     if status == state.FAILED:
@@ -112,40 +121,71 @@ def live_state(host, record: dict[str, Any], service: str | None) -> tuple[str, 
     if status == state.STALE:
         return state.STALE, "stopped"
     if status not in LIVE:
-        return str(status), None
-    if not host.alive(pid, record.get("command")):
-        return state.STALE, f"pid {pid} is gone"
+        return _shown(status), None
+    if not host.runs(pid, identity_of(host, key, record)):
+        if host.alive(pid):  # recycled by another program, never to be signalled
+            return state.STALE, f"pid {_shown(pid)} is another program now"
+        return state.STALE, f"pid {_shown(pid)} is gone"
     if status == state.STARTING:
         return state.STARTING, None
     if host.healthy(record, service):
         return state.RUNNING, None
     _, port_name = health_check_of(service)
-    return state.STALE, f"port {record.get(port_name)} is silent"
+    return state.STALE, f"port {_shown(record.get(port_name))} is silent"
+
+
+def _shown(value: Any) -> str:
+    """A state file's value as a table cell or message shows it."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def host_rows(host, clients: dict[str, dict]) -> list[Row]:
-    """Every state file on ``host``, checked live."""
-    rows = []
+    """Every state file on ``host``, checked live, and every server process
+    that no state file accounts for."""
+    rows, records = [], {}
     for key in host.keys():
-        record = host.read(key)
-        if record is not None:
-            rows.append(_server_row(host, key, record, clients.get(key)))
-    uptimes = host.uptimes([r.pid for r in rows if r.state in LIVE and r.pid])
+        records[key] = host.read(key)
+        if records[key] is not None:
+            rows.append(_server_row(host, key, records[key], clients.get(key)))
+    rows += orphan_rows(host, records, rows)
+    uptimes = host.uptimes([r.pid for r in rows if r.state in (*LIVE, ORPHANED) and r.pid])
     return [_with_uptime(r, uptimes) for r in rows]
 
 
+def orphan_rows(host, records: dict[str, dict | None], rows: list[Row]) -> list[Row]:
+    """A server whose state file is corrupt, missing, or names another pid
+    still writes its storage: it gets a row, so that it can be seen and
+    stopped, instead of being invisible while a twin starts beside it."""
+    known = {(r.key, r.pid) for r in rows if r.state in LIVE}
+    out = []
+    for key, pids in sorted(host.servers().items()):
+        record = records.get(key)
+        for pid in pids:
+            if (key, pid) in known:
+                continue
+            why = ("its state file is corrupt" if key in records and record is None
+                   else "it has no state file" if key not in records
+                   else f"its state file names pid {_shown(record.get('pid'))}")
+            scope, how = describe(key, record)
+            out.append(Row(key=key, **scope, host=host.name, port=None, pid=pid,
+                           state=ORPHANED, reason=why, described_by=how))
+    return out
+
+
 def _with_uptime(row: Row, uptimes: dict[int, int]) -> Row:
-    if row.state not in LIVE or row.pid not in uptimes:
+    if row.state not in (*LIVE, ORPHANED) or row.pid not in uptimes:
         return row
     return replace(row, uptime=uptimes[row.pid])
 
 
 def _server_row(host, key: str, record: dict, client: dict | None) -> Row:
     scope, how = describe(key, record)
-    live, reason = live_state(host, record, scope["service"])
+    live, reason = live_state(host, key, record, scope["service"])
     pid, port = record.get("pid"), record.get("port")
-    return Row(key=key, **scope, host=host.name, port=port if isinstance(port, int) else None,
-               pid=pid if isinstance(pid, int) else None, state=live, reason=reason,
+    return Row(key=key, **scope, host=host.name, port=port if is_port(port) else None,
+               pid=pid if valid_pid(pid) else None, state=live, reason=reason,
                tunnel=tunnel_of(client), described_by=how)
 
 
@@ -155,9 +195,10 @@ def tunnel_of(client: dict | None) -> dict[str, Any] | None:
 
     if not client or "tunneled-port" not in client:
         return None
-    pid = client.get("tunnel_pid")
-    return {"local_port": client.get("port"), "via": client.get("tunneled-host"),
-            "pid": pid, "open": is_our_tunnel(pid)}
+    pid, port = client.get("tunnel_pid"), client.get("port")
+    return {"local_port": port if is_port(port) else None,
+            "via": _shown(client.get("tunneled-host")), "pid": pid if valid_pid(pid) else None,
+            "open": is_our_tunnel(pid, port)}
 
 
 def client_row(key: str, client: dict) -> Row:
@@ -166,14 +207,14 @@ def client_row(key: str, client: dict) -> Row:
     scope, how = describe(key, client)
     path, port_name = health_check_of(scope["service"])
     port, host = client.get(port_name), health.connect_host(client.get("hostname"))
-    answers = isinstance(port, int) and health.healthy(host, port, path)
+    answers = is_port(port) and health.answers_as(scope["service"], host, port, path)
     where = client.get("tunneled-host") or client.get("ssh_hostname") or client.get("hostname")
-    pid = client.get("server_pid")
-    return Row(key=key, **scope, host=str(where),
-               port=client.get("tunneled-port", client.get("port")),
-               pid=pid if isinstance(pid, int) else None,
+    pid, shown_port = client.get("server_pid"), client.get("tunneled-port", client.get("port"))
+    return Row(key=key, **scope, host=_shown(where),
+               port=shown_port if is_port(shown_port) else None,
+               pid=pid if valid_pid(pid) else None,
                state=state.RUNNING if answers else state.STALE,
-               reason=None if answers else f"no answer at {host}:{port}",
+               reason=None if answers else f"no answer at {host}:{_shown(port)}",
                tunnel=tunnel_of(client), described_by=how, seen_in="client")
 
 
@@ -267,9 +308,9 @@ def _session(host):
         host.close()
 
 
-def is_running(host, record: dict[str, Any] | None) -> bool:
+def is_running(host, key: str, record: dict[str, Any] | None) -> bool:
     return bool(record) and record.get("status") in LIVE and \
-        host.alive(record.get("pid"), record.get("command"))
+        host.runs(record.get("pid"), identity_of(host, key, record))
 
 
 @dataclass(frozen=True)
@@ -285,7 +326,7 @@ class Stopped:
 def stop_key(host, key: str, record: dict[str, Any]) -> str | None:
     """Stop the server of ``record`` and mark its state ``stale``."""
     pid = record.get("pid")
-    used = stop_pid(host, pid, record.get("command")) if isinstance(pid, int) else None
+    used = stop_pid(host, pid, identity_of(host, key, record)) if valid_pid(pid) else None
     latest = host.read(key) or record  # a dying server may rewrite its file
     host.write(key, {**latest, "status": state.STALE})
     logger.info("%s on %s: pid %s %s", key, host.name, pid,
@@ -308,7 +349,7 @@ def stop(target: Target) -> Stopped:
 def close_tunnel(client: dict | None) -> bool:
     from .launch.tunnel import close_tunnel as close, is_our_tunnel
 
-    if not client or not is_our_tunnel(client.get("tunnel_pid")):
+    if not client or not is_our_tunnel(client.get("tunnel_pid"), client.get("port")):
         return False
     close(client)
     return True
@@ -321,7 +362,7 @@ def forget(target: Target, *, server: bool = True, client: bool = True) -> list[
     if server:
         with opened(target) as host:
             record = host.read(target.key)
-            if is_running(host, record):
+            if is_running(host, target.key, record):
                 raise ConfigError(f"{target.service} '{target.key}' is running on {host.name} "
                                   f"(pid {record.get('pid')})",
                                   hint="stop it first: seamless-config services stop")

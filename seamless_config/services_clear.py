@@ -23,9 +23,9 @@ from .services import describe, is_running, stop_key
 from .services_hosts import is_dir, is_regular
 from .services_targets import STORAGE_DIRS, Target
 
-PREFIX_DIR = re.compile(r"^[0-9a-f]{2}$")
+PREFIX_DIR = re.compile(r"[0-9a-f]{2}")  # fullmatch, like every pattern here
 # <checksum>, plus .zst/.gz, .BUFFERLENGTH sidecars, and '-xxxx' temporaries
-BUFFER_FILE = re.compile(r"^[0-9a-f]{64}([.-][A-Za-z0-9_.-]*)?$")
+BUFFER_FILE = re.compile(r"[0-9a-f]{64}([.-][A-Za-z0-9_.-]*)?")
 LAYOUT_MARKER = ".HASHSERVER_PREFIX"
 DB_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
@@ -102,7 +102,7 @@ def _plan_buffers(fs, target: Target, host: str, path: str) -> ClearPlan:
     for name, mode, size in fs.entries(path):
         full = f"{path}/{name}"
         inside = _prefix_files(fs, full, name) if is_dir(mode) else None
-        if is_regular(mode) and (name == LAYOUT_MARKER or BUFFER_FILE.match(name)):
+        if is_regular(mode) and (name == LAYOUT_MARKER or BUFFER_FILE.fullmatch(name)):
             files.append((full, size))
         elif inside is not None:
             files += inside
@@ -115,11 +115,11 @@ def _plan_buffers(fs, target: Target, host: str, path: str) -> ClearPlan:
 def _prefix_files(fs, path: str, prefix: str) -> list[tuple[str, int]] | None:
     """The buffer files of a prefix directory; None if it holds anything
     else (then it is not hashserver's, e.g. a subproject named 'ab')."""
-    if not PREFIX_DIR.match(prefix):
+    if not PREFIX_DIR.fullmatch(prefix):
         return None
     files = []
     for name, mode, size in fs.entries(path):
-        if not (is_regular(mode) and name.startswith(prefix) and BUFFER_FILE.match(name)):
+        if not (is_regular(mode) and name.startswith(prefix) and BUFFER_FILE.fullmatch(name)):
             return None
         files.append((f"{path}/{name}", size))
     return files
@@ -141,7 +141,7 @@ def busy(host, target: Target) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for key in host.keys():
         record = host.read(key)
-        if not record or not is_running(host, record):
+        if not record or not is_running(host, key, record):
             continue
         same_dir = record.get("workdir") == target.spec.workdir and \
             describe(key, record)[0]["service"] == target.service

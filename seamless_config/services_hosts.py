@@ -1,10 +1,12 @@
 """Where servers live, for ``services``: this machine or a frontend over SSH.
 
 Both hosts offer the same small interface keyed by launcher key (state
-files, liveness, health, signals, logs) plus a file-system view for
-``clear``. Remote files go over SFTP; the only shell lines are ``kill``,
-``ps`` and ``tail``, built from integers or ``shlex.quote``d paths.
-fabric and paramiko are imported inside functions only.
+files, identification of server processes, health, signals, logs) plus a
+file-system view for ``clear``. A pid from a state file is acted on only
+when its command line names the recorded program and that key's status
+file (``launch/proc.py``). Remote files go over SFTP; the only shell lines
+are ``kill``, ``ps`` and ``tail``, built from integers or ``shlex.quote``d
+paths. fabric and paramiko are imported inside functions only.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import time
 from typing import IO, Any
 
 from .errors import ServiceError
-from .launch import health, local, state
+from .launch import health, state
+from .launch.proc import (Identity, is_server, own_processes, pid_alive, program_of,
+                          status_files, top_level, valid_pid)
 
 DASK = ("daskserver", "pure_daskserver")
 CONNECT_SECONDS = 15.0
@@ -30,22 +34,33 @@ def health_check_of(service: str | None) -> tuple[str, str]:
     return ("health", "dashboard_port") if service in DASK else ("healthcheck", "port")
 
 
+def is_port(port: Any) -> bool:
+    return isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
+
+
 def state_keys(names: list[str]) -> list[str]:
     """Launcher keys among the file names of a ``server/`` directory
     (temporary files of atomic writes start with '.')."""
     return sorted(n[:-5] for n in names if n.endswith(".json") and not n.startswith("."))
 
 
-def owns(cmdline: bytes | None, command: Any) -> bool:
-    """Whether a process with this /proc cmdline still runs ``command``; a
-    recorded pid may have been reused by an unrelated program."""
-    if cmdline is None or not isinstance(command, str) or not command.strip():
-        return True
-    try:
-        program = os.path.basename(shlex.split(command)[0])
-    except (ValueError, IndexError):
-        return True
-    return any(os.path.basename(arg) == program.encode() for arg in cmdline.split(b"\0"))
+def identity_of(host, key: str, record: dict[str, Any] | None) -> Identity:
+    """What the server process of ``key`` on ``host`` holds in its command
+    line: the recorded program (when the record names one) and the key's
+    status file, which no unrelated process has."""
+    return Identity(program_of((record or {}).get("command")), host.state_path(key))
+
+
+def servers_by_key(server_dir: str, processes) -> dict[str, list[int]]:
+    """Keys of the server processes among ``processes`` (pid, parent pid,
+    args): those whose status file lies in ``server_dir``, each once."""
+    found: dict[str, list[int]] = {}
+    directory = os.path.normpath(server_dir)
+    for pid, args in top_level(processes):
+        for path in status_files(args):
+            if os.path.dirname(path) == directory and path.endswith(".json"):
+                found.setdefault(os.path.basename(path)[:-5], []).append(pid)
+    return found
 
 
 def parse_etimes(text: str) -> dict[int, int]:
@@ -59,7 +74,7 @@ def parse_etimes(text: str) -> dict[int, int]:
 
 
 def _pids_arg(pids) -> str:
-    return ",".join(str(int(p)) for p in pids)
+    return ",".join(str(int(p)) for p in pids if valid_pid(p))
 
 
 class LocalHost:
@@ -88,23 +103,24 @@ class LocalHost:
         state.remove_server(key)
         return existed
 
-    def alive(self, pid: Any, command: Any = None) -> bool:
-        if not local.pid_alive(pid):
-            return False
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                return owns(f.read(), command)
-        except OSError:
-            return True
+    def alive(self, pid: Any) -> bool:
+        return pid_alive(pid)
+
+    def runs(self, pid: Any, identity: Identity) -> bool:
+        return is_server(pid, identity)
+
+    def servers(self) -> dict[str, list[int]]:
+        """Server processes by key, whatever the state files say."""
+        return servers_by_key(state.server_dir(), own_processes())
 
     def healthy(self, record: dict[str, Any], service: str | None) -> bool:
         path, port_name = health_check_of(service)
         port = record.get(port_name)
         host = health.connect_host(record.get("network_interface"))
-        return isinstance(port, int) and health.healthy(host, port, path)
+        return is_port(port) and health.answers_as(service, host, port, path)
 
     def uptimes(self, pids) -> dict[int, int]:
-        if not pids:
+        if not _pids_arg(pids):
             return {}
         out = subprocess.run(["ps", "-o", "pid=,etimes=", "-p", _pids_arg(pids)],
                              capture_output=True, text=True, check=False)
@@ -198,19 +214,17 @@ class RemoteHost:
             return []
 
     def read(self, key: str) -> dict[str, Any] | None:
-        data = self._read(self._path(key))
-        if data is None:
+        text = self.remote._read_regular(self._path(key))
+        if text is None:
             return None
-        return state.parse_state(data.decode("utf-8", "replace"), f"{self.name}:{self._path(key)}")
+        return state.parse_state(text, f"{self.name}:{self._path(key)}")
 
     def write(self, key: str, record: dict[str, Any]) -> None:
         import json
-        import uuid
 
-        tmp = self._path(key, f".{uuid.uuid4().hex}.tmp")
-        with self.sftp.open(tmp, "wb") as f:
-            f.write(json.dumps(record).encode())
-        self.sftp.posix_rename(tmp, self._path(key))
+        from .launch.ssh import write_private
+
+        write_private(self.sftp, self._path(key), json.dumps(record).encode())
 
     def remove(self, key: str) -> bool:
         existed = False
@@ -222,22 +236,29 @@ class RemoteHost:
                 pass
         return existed
 
-    def alive(self, pid: Any, command: Any = None) -> bool:
+    def alive(self, pid: Any) -> bool:
+        return self.remote.pid_alive(pid)
+
+    def runs(self, pid: Any, identity: Identity) -> bool:
         if not self.remote.pid_alive(pid):
             return False
-        return owns(self._read(f"/proc/{int(pid)}/cmdline"), command)
+        args = self.remote.cmdline(pid)
+        return args is not None and identity.matches(args)
+
+    def servers(self) -> dict[str, list[int]]:
+        return servers_by_key(self.remote.server_dir, self.remote.processes())
 
     def healthy(self, record: dict[str, Any], service: str | None) -> bool:
-        from .launch.ssh import channel_healthy
+        from .launch.ssh import channel_answers
 
         path, port_name = health_check_of(service)
         port = record.get(port_name)
         host = health.connect_host(record.get("network_interface"))
-        return isinstance(port, int) and channel_healthy(
-            self.remote.conn.transport, host, port, path, timeout=2.0)
+        return is_port(port) and channel_answers(
+            self.remote.conn.transport, host, port, health.probe_for(service, path), 2.0)
 
     def uptimes(self, pids) -> dict[int, int]:
-        if not pids:
+        if not _pids_arg(pids):
             return {}
         return parse_etimes(self.remote.run(f"ps -o pid=,etimes= -p {_pids_arg(pids)}").stdout)
 
@@ -331,16 +352,17 @@ def open_remote_host(hostname: str | None, ssh_hostname: str | None, what: str) 
                            f"{type(exc).__name__}: {exc}", host=hostname) from None
 
 
-def stop_pid(host, pid: int, command: Any, waits=(3.0, 3.0, 2.0)) -> str | None:
+def stop_pid(host, pid: int, identity: Identity, waits=(3.0, 3.0, 2.0)) -> str | None:
     """SIGINT, then SIGTERM, then SIGKILL, each followed by a short wait;
-    the name of the signal that ended it (None: it was not running)."""
-    if not host.alive(pid, command):
+    the name of the signal that ended it (None: no such server was running:
+    a pid that is not the server of ``identity`` is never signalled)."""
+    if not host.runs(pid, identity):
         return None
     for name, wait in zip(("INT", "TERM", "KILL"), waits):
         host.signal(pid, name)
         end = time.monotonic() + wait
         while time.monotonic() < end:
-            if not host.alive(pid, command):
+            if not host.runs(pid, identity):
                 return "SIG" + name
             time.sleep(POLL)
     raise ServiceError(f"pid {pid} on {host.name} survived SIGKILL", host=host.name)

@@ -1,16 +1,24 @@
 """The effect executor: make the server of a ``LaunchSpec`` run, once.
 
 ``ensure_service`` holds the per-key lock while it decides: a server is
-reused only when its state says ``running``, its pid lives and its port
-answers the health check; anything else (dead pid, ``failed``/``stale``,
-running but silent, corrupt file) is cleaned up with a warning and the
-server is launched again under a deadline. Local launches are in
-``local.py``, SSH ones in ``ssh.py``, tunnels in ``tunnel.py``.
+reused only when its state says ``running``, its pid is that server (its
+command line names the program and the key's status file, see proc.py),
+its port answers as that service (health.py), and it was started with the
+work directory, command and parameters this launch would use; anything
+else (dead or recycled pid, ``failed``/``stale``, running but silent,
+started differently, corrupt file) is cleaned up with a warning and the
+server is launched again under a deadline. Only an identified process is
+ever signalled. Before a launch, a server of the key that no state file
+accounts for is looked for, and named instead of starting a twin on the
+same storage. Local launches are in ``local.py``, SSH ones in ``ssh.py``,
+tunnels in ``tunnel.py``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -54,12 +62,21 @@ class _Side(Protocol):
     """Where the server runs: this machine or an SSH host."""
 
     name: str
+    home: str | None  # to compare '~' in recorded commands
 
     def read_state(self) -> dict[str, Any] | None: ...
-    def pid_alive(self, pid: Any) -> bool: ...
+    def is_server(self, pid: Any) -> bool: ...
     def answers(self, record: dict[str, Any]) -> bool: ...
     def kill(self, pid: int) -> None: ...
     def remove_state(self) -> None: ...
+    def twins(self) -> list[tuple[int, str]]: ...
+    def expected_argv(self) -> list[str]: ...
+
+
+def identity_of(spec: LaunchSpec, status_file: str) -> proc.Identity:
+    """What the server process of ``spec`` holds in its command line; the
+    program is unknown to ``reuse_local``, which has no argv."""
+    return proc.Identity(os.path.basename(spec.argv[0]) if spec.argv else None, status_file)
 
 
 class _LocalSide:
@@ -67,17 +84,20 @@ class _LocalSide:
 
     def __init__(self, spec: LaunchSpec):
         self.spec = spec
+        self.identity = identity_of(spec, state.server_state_path(spec.key))
+        self.home = os.path.expanduser("~")
 
     def read_state(self) -> dict[str, Any] | None:
         return state.read_server(self.spec.key)
 
-    def pid_alive(self, pid: Any) -> bool:
-        return proc.pid_alive(pid)
+    def is_server(self, pid: Any) -> bool:
+        return proc.is_server(pid, self.identity)
 
     def answers(self, record: dict[str, Any]) -> bool:
         port = record.get(self.spec.health_port_name)
         host = health.connect_host(record.get("network_interface"))
-        return isinstance(port, int) and health.healthy(host, port, self.spec.health_path)
+        return _is_port(port) and health.answers_as(self.spec.service, host, port,
+                                                    self.spec.health_path)
 
     def kill(self, pid: int) -> None:
         from . import local
@@ -86,6 +106,24 @@ class _LocalSide:
 
     def remove_state(self) -> None:
         state.remove_server(self.spec.key)
+
+    def twins(self) -> list[tuple[int, str]]:
+        return [(pid, shlex.join(args)) for pid, args in proc.find_servers(self.identity)]
+
+    def expected_argv(self) -> list[str]:
+        from . import local
+
+        return local.expected_argv(self.spec)
+
+
+def _is_port(port: Any) -> bool:
+    return isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
+
+
+def _shown(value: Any) -> str:
+    """A value read from a state file, as it can appear in a message."""
+    text = str(value) if proc.valid_pid(value) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle:
@@ -154,8 +192,8 @@ def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
     if spec.is_local:
         side = _LocalSide(spec)
         record = side.read_state()
-        if record and record.get("status") == state.RUNNING and \
-                side.pid_alive(record.get("pid")) and side.answers(record):
+        if record and record.get("status") == state.RUNNING and _is_port(record.get("port")) \
+                and side.is_server(record.get("pid")) and side.answers(record):
             return _local_handle(spec, record, launched=False, start=time.monotonic())
         return None
     client = state.read_client(spec.key)
@@ -172,17 +210,19 @@ def _usable(spec: LaunchSpec, side: _Side, record: dict[str, Any] | None,
     if record is None:
         return None
     pid = record.get("pid")
-    if record.get("status") == state.STARTING and side.pid_alive(pid):
+    if record.get("status") == state.STARTING and side.is_server(pid):
         # Another launcher without our lock (remote-http-launcher) is starting it.
         record = _wait_foreign_start(side, record, pid, deadline_at)
-    if record.get("status") == state.RUNNING and side.pid_alive(pid) and _answers(side, record):
-        if _same_parameters(spec, record):
+    if record.get("status") == state.RUNNING and _is_port(record.get("port")) and \
+            side.is_server(pid) and _answers(side, record):
+        differs = _started_differently(spec, side, record)
+        if differs is None:
             return record
-        # e.g. a jobserver still pointing at a hashserver that moved: reusing
-        # it would send results to storage that is gone
-        warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: it was started with other "
-                      f"parameters (pid {pid}); restarting it", SeamlessConfigWarning,
-                      stacklevel=4)
+        # e.g. a jobserver still pointing at a hashserver that moved, or a
+        # server of the same key on other storage: reusing it would send
+        # results to storage that is gone, or mix two projects' data
+        warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {differs} (pid {pid}); "
+                      "restarting it", SeamlessConfigWarning, stacklevel=4)
         side.kill(pid)
         side.remove_state()
         return None
@@ -190,19 +230,29 @@ def _usable(spec: LaunchSpec, side: _Side, record: dict[str, Any] | None,
     return None
 
 
-def _same_parameters(spec: LaunchSpec, record: dict[str, Any]) -> bool:
-    """Servers configured through ``parameters`` (jobserver, daskserver)
-    are reusable only with the parameters this launch would give them."""
-    if spec.file_parameters is None or not spec.argv:  # reuse_local: no opinion
-        return True
-    return record.get("parameters") == dict(spec.file_parameters)
+def _started_differently(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> str | None:
+    """Why the running server of ``record`` is not the one ``spec`` would
+    start, or None. ``reuse_local`` (no argv) has no opinion."""
+    if not spec.argv:
+        return None
+    if spec.file_parameters is not None and \
+            record.get("parameters") != dict(spec.file_parameters):
+        return "it was started with other parameters"
+    if record.get("workdir") != spec.workdir:
+        return (f"it works in {_shown(record.get('workdir'))}, but this launch needs "
+                f"{spec.workdir}")
+    expected = side.expected_argv()
+    if not proc.same_command(record.get("command"), expected, side.home):
+        return (f"it was started as {_shown(record.get('command'))}, but this launch runs "
+                f"{shlex.join(expected)!r}")
+    return None
 
 
 def _wait_foreign_start(side: _Side, record: dict[str, Any], pid: Any,
                         deadline_at: float) -> dict[str, Any]:
     limit = time.monotonic() + max(0.0, deadline_at - time.monotonic()) / 2
     while record.get("status") == state.STARTING and time.monotonic() < limit \
-            and side.pid_alive(pid):
+            and side.is_server(pid):
         time.sleep(0.1)
         record = side.read_state() or {}
     return record
@@ -219,22 +269,38 @@ def _answers(side: _Side, record: dict[str, Any]) -> bool:
 
 def _discard(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> None:
     status, pid = record.get("status"), record.get("pid")
-    if status in (state.RUNNING, state.STARTING) and side.pid_alive(pid):
-        reason = (f"pid {pid} is {status} but does not answer on port "
-                  f"{record.get(spec.health_port_name)}; killed it")
+    if status in (state.RUNNING, state.STARTING) and side.is_server(pid):
+        reason = (f"pid {pid} is {status} but does not answer as a {spec.service} on port "
+                  f"{_shown(record.get(spec.health_port_name))}; killed it")
         side.kill(pid)
     elif status in (state.RUNNING, state.STARTING):
-        reason = f"its process (pid {pid}) is gone"
+        # gone, or a recycled pid now running something else: never signalled
+        reason = f"its process (pid {_shown(pid)}) is gone"
     elif status == state.STALE:
         # a normal stop (idle timeout, 'services stop'): nothing to warn about
         logger.info("%s '%s' on %s was stopped; relaunching", spec.service, spec.key, side.name)
         side.remove_state()
         return
     else:
-        reason = f"its last launch left status '{status}'"
+        reason = f"its last launch left status {_shown(status)}"
     warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {reason}; relaunching",
                   SeamlessConfigWarning, stacklevel=5)
     side.remove_state()
+
+
+def _refuse_twins(spec: LaunchSpec, side: _Side) -> None:
+    """A server of this key that no state file accounts for (its record was
+    lost, truncated or rewritten) still runs on the key's storage: name it
+    rather than start a second one beside it."""
+    twins = side.twins()
+    if not twins:
+        return
+    listing = "; ".join(f"pid {pid}: {command}" for pid, command in twins[:3])
+    raise ServiceError(
+        f"{spec.service} '{spec.key}' on {side.name}: a server for this key is running but its "
+        f"state file does not record it ({listing}); not starting a second one on the same "
+        f"storage. Stop it (kill {' '.join(str(pid) for pid, _ in twins[:3])}) and run again",
+        service=spec.service, host=side.name)
 
 
 # -- this machine ----------------------------------------------------------
@@ -246,6 +312,7 @@ def _ensure_local(spec: LaunchSpec, start: float, deadline_at: float) -> Service
     if record is None:
         from . import local
 
+        _refuse_twins(spec, side)
         record = local.launch(spec, deadline_at)
     hostname = record.get("network_interface") or "localhost"
     state.write_client(spec.key, state.client_record(hostname, record, spec.meta))
@@ -292,6 +359,7 @@ def _ensure_on(spec: LaunchSpec, remote: Remote, deadline_at: float):
     record = _usable(spec, remote, remote.read_state(), deadline_at)
     launched = record is None
     if record is None:
+        _refuse_twins(spec, remote)
         record = remote.launch(deadline_at)
     try:
         return record, launched, _reach(spec, record, deadline_at)
@@ -310,7 +378,8 @@ def _reach(spec: LaunchSpec, record: dict[str, Any], deadline_at: float) -> dict
         return tunnel.open_tunnel(spec, record, deadline_at)
     host = health.connect_host(spec.hostname)
     port = record[spec.health_port_name]
-    if not any(health.healthy(host, port, spec.health_path) for _ in range(ANSWER_TRIES)):
+    if not any(health.answers_as(spec.service, host, port, spec.health_path)
+               for _ in range(ANSWER_TRIES)):
         from . import local
 
         raise local.launch_error(
@@ -326,7 +395,7 @@ def _reach(spec: LaunchSpec, record: dict[str, Any], deadline_at: float) -> dict
 
 
 def _client_works(spec: LaunchSpec, client: dict[str, Any] | None) -> bool:
-    if not client or not isinstance(client.get("port"), int):
+    if not client or not _is_port(client.get("port")):
         return False
     if ("tunneled-port" in client) != bool(spec.tunnel):
         return False
@@ -334,7 +403,7 @@ def _client_works(spec: LaunchSpec, client: dict[str, Any] | None) -> bool:
         return False
     port = client.get(spec.health_port_name)
     host = health.connect_host(client.get("hostname"))
-    return isinstance(port, int) and health.healthy(host, port, spec.health_path)
+    return _is_port(port) and health.answers_as(spec.service, host, port, spec.health_path)
 
 
 def _remote_handle(spec: LaunchSpec, client: dict[str, Any], record: dict[str, Any] | None,

@@ -43,6 +43,9 @@ def kill_process(pid: int, grace: float = 3.0) -> None:
             return
         time.sleep(POLL)
     signal_group(pid, signal.SIGKILL)
+    end = time.monotonic() + 1.0  # gone for good before anyone looks for it again
+    while pid_alive(pid) and time.monotonic() < end:
+        time.sleep(POLL)
 
 
 def launch_error(spec: LaunchSpec, host: str, what: str, *, command: str | None,
@@ -100,6 +103,12 @@ def launch(spec: LaunchSpec, deadline_at: float) -> dict[str, Any]:
     return running
 
 
+def expected_argv(spec: LaunchSpec) -> list[str]:
+    """The server's command line as ``launch`` starts it here (without the
+    conda wrapper, which state records may or may not show)."""
+    return spec.argv_for(state.server_state_path(spec.key))
+
+
 def _make_workdir(spec: LaunchSpec, workdir: str) -> None:
     try:
         os.makedirs(workdir, exist_ok=True)
@@ -122,9 +131,9 @@ def _with_conda(spec: LaunchSpec, argv: list[str]) -> list[str]:
 
 
 def _spawn(spec: LaunchSpec, argv: list[str], workdir: str, log_path: str) -> subprocess.Popen:
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    state.private_dir(os.path.dirname(log_path))
     cwd = workdir if os.path.isdir(workdir) else None
-    with open(log_path, "wb") as log:
+    with os.fdopen(state.open_private(log_path), "wb") as log:
         try:
             # A new session: the server must survive this process and its
             # terminal, and the whole group can be killed on failure.
@@ -155,7 +164,8 @@ def _wait_running(spec: LaunchSpec, proc: subprocess.Popen, argv: list[str],
             host = health.connect_host(record.get("network_interface"))
             # Alive after answering: a server that lost the port race answers
             # through the winner's socket, then exits.
-            if health.healthy(host, port, spec.health_path, timeout=2.0) and proc.poll() is None:
+            if health.answers_as(spec.service, host, port, spec.health_path, timeout=2.0) \
+                    and proc.poll() is None:
                 return record
         code = proc.poll()
         if code is not None:

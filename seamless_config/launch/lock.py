@@ -25,9 +25,11 @@ def lock_path(key: str) -> str:
 
 @contextlib.contextmanager
 def key_lock(key: str, timeout: float = 120.0) -> Iterator[None]:
+    from .state import private_dir
+
     path = lock_path(key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    private_dir(os.path.dirname(path))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         _acquire(fd, key, path, timeout)
         try:

@@ -25,6 +25,7 @@ from typing import Any, Iterator
 from ..errors import ServiceError
 from . import health, state
 from .local import launch_error
+from .proc import valid_pid
 from .spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
@@ -57,13 +58,20 @@ def shell_word(word: str) -> str:
 def launch_line(argv: list[str], *, server_dir: str, workdir: str, create_workdir: bool,
                 pid_file: str, log_file: str) -> str:
     """The remote shell script that starts ``argv`` detached. Exit 127: no
-    such executable; 125: the work directory cannot be created."""
+    such executable; 125: the work directory cannot be created. The server
+    directory, its pid file and log are made private first (in a subshell
+    with umask 077: the server itself keeps the user's umask for its data);
+    ``--`` ends the options before every path."""
     inner = f"echo $$ > {shell_word(pid_file)}; exec " + " ".join(shell_word(a) for a in argv)
-    dirs = shell_word(server_dir) + (" " + shell_word(workdir) if create_workdir else "")
+    private = " ".join(shell_word(p) for p in (pid_file, log_file))
     return "\n".join([
         f"command -v {shell_word(argv[0])} >/dev/null 2>&1 || exit {MISSING_EXECUTABLE}",
-        f"mkdir -p {dirs} || exit {WORKDIR_FAILED}",
-        f"cd {shell_word(workdir)} 2>/dev/null || cd",
+        f"(umask 077 && mkdir -p -- {shell_word(server_dir)} && chmod 700 -- "
+        f"{shell_word(server_dir)} && : > {shell_word(pid_file)} && : > {shell_word(log_file)} "
+        f"&& chmod 600 -- {private}) || exit {WORKDIR_FAILED}",
+        *([f"mkdir -p -- {shell_word(workdir)} || exit {WORKDIR_FAILED}"] if create_workdir
+          else []),
+        f"cd -- {shell_word(workdir)} 2>/dev/null || cd",
         f"setsid -f sh -c {shlex.quote(inner)} > {shell_word(log_file)} 2>&1 < /dev/null",
         "id -u",
     ])
@@ -159,6 +167,10 @@ class Remote:
         self.pid_path = f"{self.server_dir}/{spec.key}.pid"
         self._open_sftp()
         self._has_proc = self._exists("/proc/self/stat")
+        self.home = self._home()
+        from .executor import identity_of
+
+        self.identity = identity_of(spec, self.state_path)
 
     def _open_sftp(self) -> None:
         import paramiko
@@ -182,6 +194,12 @@ class Remote:
     def run(self, command: str, timeout: float = 30.0):
         return self.conn.run(command, hide=True, warn=True, in_stream=False, pty=False,
                              timeout=max(1, int(timeout)))
+
+    def _home(self) -> str | None:
+        try:  # SFTP starts in the login directory: the home
+            return self.conn.sftp().normalize(".")
+        except OSError:
+            return None
 
     def _launcher_dir(self) -> str:
         result = self.run('printf %s "${REMOTE_HTTP_LAUNCHER_DIR:-$HOME/.remote-http-launcher}"')
@@ -322,6 +340,21 @@ class Remote:
         except OSError:  # paramiko maps missing files to IOError/OSError
             return None
 
+    def _read_regular(self, path: str, limit: int = state.MAX_STATE_BYTES) -> str | None:
+        """A state file if it is a regular file of sane size (a FIFO put in
+        its place must not block the session, /dev/zero not fill memory)."""
+        import stat as stat_module
+
+        try:
+            st = self.conn.sftp().stat(path)
+        except OSError:
+            return None
+        if not stat_module.S_ISREG(st.st_mode or 0) or (st.st_size or 0) > limit:
+            logger.warning("%s: ignoring %s on %s: not a regular file of at most %d bytes",
+                           self.spec.key, path, self.name, limit)
+            return None
+        return self._read(path)
+
     def _exists(self, path: str) -> bool:
         try:
             self.conn.sftp().stat(path)
@@ -330,17 +363,13 @@ class Remote:
             return False
 
     def read_state(self) -> dict[str, Any] | None:
-        text = self._read(self.state_path)
+        text = self._read_regular(self.state_path)
         if text is None:
             return None
         return state.parse_state(text, f"{self.name}:{self.state_path}")
 
     def write_state(self, record: dict[str, Any]) -> None:
-        sftp = self.conn.sftp()
-        tmp = f"{self.state_path}.{uuid.uuid4().hex}.tmp"
-        with sftp.open(tmp, "wb") as f:
-            f.write(json.dumps(record).encode())
-        sftp.posix_rename(tmp, self.state_path)
+        write_private(self.conn.sftp(), self.state_path, json.dumps(record).encode())
 
     def remove_state(self) -> None:
         for path in (self.state_path, self.pid_path):
@@ -355,7 +384,7 @@ class Remote:
 
     # -- processes ---------------------------------------------------------
     def pid_alive(self, pid: Any) -> bool:
-        if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        if not valid_pid(pid):
             return False
         if self._has_proc:
             stat = self._read(f"/proc/{pid}/stat")
@@ -364,6 +393,47 @@ class Remote:
             fields = stat.rsplit(")", 1)[-1].split()
             return not fields or fields[0] != "Z"
         return self.run(alive_test(pid)).ok
+
+    def cmdline(self, pid: Any) -> list[str] | None:
+        """The arguments of a process on the host: /proc where there is one,
+        else ``ps`` (whose words are joined by spaces)."""
+        if not valid_pid(pid):
+            return None
+        if self._has_proc:
+            raw = self._read_bytes(f"/proc/{pid}/cmdline")
+            if not raw:
+                return None
+            return [a.decode("utf-8", "surrogateescape") for a in raw.rstrip(b"\0").split(b"\0")]
+        text = self.run(f"ps -ww -o args= -p {int(pid)}").stdout.strip()
+        return text.split() or None
+
+    def is_server(self, pid: Any) -> bool:
+        if not self.pid_alive(pid):
+            return False
+        args = self.cmdline(pid)
+        return args is not None and self.identity.matches(args)
+
+    def processes(self) -> list[tuple[int, int, list[str]]]:
+        """(pid, parent pid, words) of this user's processes on the host."""
+        from .proc import parse_ps
+
+        return parse_ps(self.run('ps -ww -o pid=,ppid=,args= -u "$(id -u)"').stdout)
+
+    def twins(self) -> list[tuple[int, str]]:
+        from .proc import top_level
+
+        return [(pid, " ".join(args)) for pid, args in top_level(self.processes())
+                if self.identity.matches(args)]
+
+    def expected_argv(self) -> list[str]:
+        return self.spec.argv_for(self.state_path)
+
+    def _read_bytes(self, path: str) -> bytes | None:
+        try:
+            with self.conn.sftp().open(path, "rb") as f:
+                return f.read(1 << 20)
+        except OSError:
+            return None
 
     def kill(self, pid: int) -> None:
         pid = int(pid)
@@ -374,10 +444,11 @@ class Remote:
 
     def answers(self, record: dict[str, Any], timeout: float = 2.0) -> bool:
         port = record.get(self.spec.health_port_name)
-        if not isinstance(port, int):
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             return False
         host = health.connect_host(record.get("network_interface"))
-        return channel_healthy(self.conn.transport, host, port, self.spec.health_path, timeout)
+        probe = health.probe_for(self.spec.service, self.spec.health_path)
+        return channel_answers(self.conn.transport, host, port, probe, timeout)
 
     # -- launch ------------------------------------------------------------
     def launch(self, deadline_at: float) -> dict[str, Any]:
@@ -468,29 +539,52 @@ def _last_int(text: str) -> int | None:
     return int(lines[-1]) if lines and lines[-1].strip().isdigit() else None
 
 
+def write_private(sftp, path: str, data: bytes) -> None:
+    """Write ``path`` over SFTP atomically, readable by its owner only."""
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    with sftp.open(tmp, "wb") as f:
+        f.chmod(0o600)
+        f.write(data)
+    sftp.posix_rename(tmp, path)
+
+
 def channel_healthy(transport, host: str, port: int, path: str, timeout: float) -> bool:
     """``GET /<path>`` sent from the SSH server's side to ``host:port``."""
+    return channel_answers(transport, host, port, health.probe_for(None, path), timeout)
+
+
+def channel_answers(transport, host: str, port: int, probe: "health.Probe",
+                    timeout: float) -> bool:
+    """``probe`` sent from the SSH server's side to ``host:port`` through a
+    ``direct-tcpip`` channel; True when the answer passes its test."""
     import paramiko
+
+    from .._http import parse_response
 
     try:
         chan = transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0),
                                       timeout=timeout)
     except (paramiko.SSHException, OSError, EOFError):
         return False
+    body = probe.body or b""
+    head = (f"{probe.method} {probe.path} HTTP/1.0\r\nHost: {host}:{port}\r\n"
+            f"Connection: close\r\nContent-Length: {len(body)}\r\n"
+            + ("Content-Type: application/json\r\n" if body else "") + "\r\n")
+    raw = b""
     try:
         chan.settimeout(timeout)
-        request = (f"GET /{path.lstrip('/')} HTTP/1.0\r\nHost: {host}:{port}\r\n"
-                   "Connection: close\r\n\r\n")
-        chan.sendall(request.encode())
-        head = b""
-        while b"\r\n" not in head and len(head) < 4096:
+        chan.sendall(head.encode() + body)
+        while len(raw) <= health.MAX_ANSWER:
             chunk = chan.recv(4096)
             if not chunk:
                 break
-            head += chunk
+            raw += chunk
     except (OSError, paramiko.SSHException, EOFError):
         return False
     finally:
         chan.close()
-    parts = head.split(b"\r\n", 1)[0].split()
-    return len(parts) >= 2 and parts[1][:1] == b"2"
+    try:
+        response = parse_response(raw)
+    except (ValueError, IndexError, UnicodeError):
+        return False
+    return bool(probe.accepts(response.status, response.content))

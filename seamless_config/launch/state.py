@@ -6,12 +6,18 @@ launcher, then by the server: ``starting`` -> ``running`` + ``port``),
 ``client/<key>.json`` (how this machine reaches the server). Every write is
 atomic (temporary file + ``os.replace``) because servers, other launchers
 and ``ps`` read these files at any moment.
+
+Logs can hold paths, tokens in URLs and tracebacks, and state files say
+which ports serve which data: the directories are kept private (0700, an
+existing one of ours made so), the files we write 0600. remote-http-launcher
+runs as the same user, so it still reads and writes all of them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import warnings
 from typing import Any
@@ -23,6 +29,37 @@ STARTING = "starting"
 RUNNING = "running"
 FAILED = "failed"
 STALE = "stale"
+
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: str) -> str:
+    """Make the directory ``path`` exist, readable by this user only: new
+    ones are made 0700, an existing one of ours that others may enter is
+    made 0700 (one of another user is left alone: it cannot be ours to fix).
+    A missing launcher directory above it is made 0700 too."""
+    parent = os.path.dirname(os.path.normpath(path))
+    if parent and not os.path.isdir(parent):
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    st = os.stat(path)
+    if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+    return path
+
+
+def open_private(path: str, append: bool = False) -> int:
+    """A file descriptor for writing ``path`` (a log), created 0600; not
+    through a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags |= os.O_APPEND if append else os.O_TRUNC
+    fd = os.open(path, flags, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)  # a file from an earlier version may be 0644
+    except OSError:
+        pass
+    return fd
+
 
 def server_dir(base: str | None = None) -> str:
     return os.path.join(base or paths.launcher_dir(), "server")
@@ -49,6 +86,10 @@ def parse_state(text: str, where: str) -> dict[str, Any] | None:
     (a half-written or hand-edited file must not block a relaunch)."""
     try:
         data = json.loads(text)
+    except RecursionError:  # nested beyond the parser's limit: garbage too
+        warnings.warn(f"ignoring corrupt state file {where}: nested too deeply",
+                      SeamlessConfigWarning, stacklevel=3)
+        return None
     except ValueError as exc:
         warnings.warn(f"ignoring corrupt state file {where}: {exc}", SeamlessConfigWarning,
                       stacklevel=3)
@@ -60,22 +101,27 @@ def parse_state(text: str, where: str) -> dict[str, Any] | None:
     return data
 
 
+MAX_STATE_BYTES = 2**20  # a state file is a few hundred bytes
+
+
 def read_json(path: str) -> dict[str, Any] | None:
+    """A state file, or None when absent or unusable (said in a warning): a
+    regular file of at most a MiB, so that a FIFO or a link to /dev/zero
+    put in its place blocks nothing and fills no memory."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        data = paths.read_regular(path, MAX_STATE_BYTES)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        warnings.warn(f"cannot read state file {path}: {exc}", SeamlessConfigWarning,
-                      stacklevel=2)
+        warnings.warn(f"cannot read state file {path}: {exc.strerror or exc}",
+                      SeamlessConfigWarning, stacklevel=2)
         return None
-    return parse_state(text, path)
+    return parse_state(data.decode("utf-8", "replace"), path)
 
 
-def write_json(path: str, data: dict[str, Any], mode: int = 0o600) -> None:
+def write_json(path: str, data: dict[str, Any], mode: int = PRIVATE_FILE) -> None:
     directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
+    private_dir(directory)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:
@@ -100,7 +146,7 @@ def read_server(key: str) -> dict[str, Any] | None:
 
 
 def write_server(key: str, data: dict[str, Any]) -> None:
-    write_json(server_state_path(key), data, mode=0o644)
+    write_json(server_state_path(key), data)
 
 
 def remove_server(key: str) -> None:

@@ -51,7 +51,8 @@ def ssh_argv(ssh_host: str, forwards: list[tuple[int, str, int]], server_pid: in
              "-o", "ServerAliveInterval=30"]
     for local_port, target_host, target_port in forwards:
         argv += ["-L", f"127.0.0.1:{local_port}:{target_host}:{target_port}"]
-    return argv + [ssh_host, watch_command(server_pid)]
+    # '--': the host is a positional, never read as an option
+    return argv + ["--", ssh_host, watch_command(server_pid)]
 
 
 def tunnel_ports(record: dict[str, Any]) -> dict[str, int]:
@@ -94,8 +95,8 @@ def open_tunnel(spec: LaunchSpec, record: dict[str, Any], deadline_at: float) ->
 
 
 def _spawn(argv: list[str], log_file: str) -> subprocess.Popen:
-    os.makedirs(os.path.dirname(log_file), exist_ok=True)
-    with open(log_file, "wb") as log:
+    state.private_dir(os.path.dirname(log_file))
+    with os.fdopen(state.open_private(log_file), "wb") as log:
         # Own session: the tunnel must outlive the process that opened it.
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -105,7 +106,8 @@ def _wait_ready(spec: LaunchSpec, proc: subprocess.Popen, local_port: int, argv:
                 deadline_at: float) -> None:
     host = spec.hostname or spec.ssh_hostname or "?"
     while True:
-        if health.healthy("127.0.0.1", local_port, spec.health_path, timeout=2.0):
+        if health.answers_as(spec.service, "127.0.0.1", local_port, spec.health_path,
+                             timeout=2.0):
             return
         code = proc.poll()
         if code is not None or time.monotonic() >= deadline_at:
@@ -136,19 +138,21 @@ def _client_record(spec: LaunchSpec, record: dict[str, Any], ssh_host: str, targ
     return client
 
 
-def is_our_tunnel(pid: Any) -> bool:
-    """A live ``ssh`` process: a recorded tunnel pid may have been reused."""
-    if not pid_alive(pid):
+def is_our_tunnel(pid: Any, local_port: Any = None) -> bool:
+    """A live ``ssh`` process forwarding ``local_port`` (when given): a
+    recorded tunnel pid may have been reused, even by another ssh."""
+    from .proc import cmdline
+
+    args = cmdline(pid) if pid_alive(pid) else None
+    if not args or os.path.basename(args[0]) != "ssh":
         return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv0 = f.read().split(b"\0", 1)[0]
-    except OSError:
-        return False
-    return os.path.basename(argv0) == b"ssh"
+    if local_port is None:
+        return True
+    return any(a.startswith(f"127.0.0.1:{local_port}:") for a in args)
 
 
 def close_tunnel(client: dict[str, Any] | None) -> None:
-    pid = (client or {}).get("tunnel_pid")
-    if is_our_tunnel(pid):
+    client = client or {}
+    pid = client.get("tunnel_pid")
+    if is_our_tunnel(pid, client.get("port")):
         kill_process(pid, grace=1.0)
