@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .runner import SCRUBBED, Env
 
-CLI_TIMEOUT = 120
+CLI_TIMEOUT = 60  # a run takes seconds; the first launches servers
 # Writes the pids from the shell up to init, then counts the input's bytes:
 # the log grows only when the command really runs, and shows who ran it.
 COUNT_SH = """\

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,11 @@ from pathlib import Path
 from interpreter_tests.fixtures_sshd import become_subreaper, kill_pid, kill_started
 
 PARALLEL = 2  # the CI machine has two cores
-ITEM_TIMEOUT = 120  # pytest-timeout, per test item
+ITEM_TIMEOUT = 60  # pytest-timeout, per test item (they take seconds)
+# After this many jobs of one environment ran out of time, its remaining
+# jobs are reported as not run: a package that hangs everything must not
+# hold CI for hours.
+TIMEOUTS_BEFORE_GIVING_UP = 3
 # variables that would make a foreign test see our configuration or caches
 SCRUBBED = ("SEAMLESS_CACHE", "SEAMLESS_REMOTE_CLIENTS", "REMOTE_HTTP_LAUNCHER_DIR",
             "PYTHONPATH", "PYTEST_ADDOPTS", "VIRTUAL_ENV", "SLURM_CONF")
@@ -66,9 +71,20 @@ def run_jobs(jobs: list[Job]) -> list[Run]:
     """Run every job, ``PARALLEL`` at a time; results in the order given."""
     become_subreaper()  # so detached grandchildren come back to us
     before = set(_children())
+    timeouts: Counter = Counter()
+
+    def guarded(job: Job) -> Run:
+        if timeouts[job.env.name] >= TIMEOUTS_BEFORE_GIVING_UP:
+            return Run(job, None, output=f"[conformance] not run: {TIMEOUTS_BEFORE_GIVING_UP} "
+                       f"jobs on {job.env.name} ran out of time already")
+        run = run_job(job)
+        if run.returncode is None:
+            timeouts[job.env.name] += 1
+        return run
+
     try:
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            return list(pool.map(run_job, jobs))
+            return list(pool.map(guarded, jobs))
     finally:
         # whatever became our child during the batch was started by a job
         for pid in set(_children()) - before:

@@ -18,7 +18,8 @@ from interpreter_tests.fixtures_sshd import become_subreaper, kill_started
 
 from .cli_project import COUNT_SH, PORTS_PER_PROJECT, chains, make_project
 
-pytestmark = pytest.mark.conformance
+# bounded, so that a package that hangs cannot hold CI for long
+pytestmark = [pytest.mark.conformance, pytest.mark.timeout(150)]
 
 # stack -> (environment, dialect of seamless.yaml)
 STACKS = {"ours": ("ours", "ours"), "ours-0.3.2-file": ("ours", "0.3.2"),

@@ -10,7 +10,7 @@ from . import cache, compat_doc, pins
 from .compat_doc import CompatDocError, DIFFERENCES
 from .conftest import fail_or_skip
 from .rewrite import RESET, RewriteError, check, rewrite, rewrite_checked
-from .runner import parse_junit
+from .runner import Env, Job, parse_junit, run_jobs
 from .signatures import compare, parameters
 from .upstream import touches_config
 from .verdicts import judge
@@ -239,3 +239,15 @@ def test_a_missing_side_venv_fails_in_ci_and_skips_elsewhere(monkeypatch, ci, ou
         monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="pip said no"):
         fail_or_skip("pip said no")
+
+
+def test_jobs_of_an_environment_that_keeps_hanging_are_given_up(tmp_path):
+    hanging = tmp_path / "python"  # stands in for an interpreter that never finishes
+    hanging.write_text("#!/bin/sh\nexec sleep 30\n")
+    hanging.chmod(0o755)
+    env = Env("hanging", hanging)
+    runs = run_jobs([Job(env, tmp_path, ("t.py",), 0.3) for _ in range(6)])
+    assert all(r.returncode is None for r in runs)
+    timed_out = [r for r in runs if "no result after 0.3 s" in r.output]
+    given_up = [r for r in runs if "not run: 3 jobs on hanging ran out of time" in r.output]
+    assert len(timed_out) >= 3 and given_up and runs[-1] in given_up

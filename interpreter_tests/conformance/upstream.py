@@ -24,8 +24,8 @@ from .runner import Env, Job, Outcome, Run, job_env, pytest_argv, run_jobs
 
 OWN = "seamless-config"
 CLIENTS = ("seamless-transformer", "seamless-dask")
-ITEM_JOB_TIMEOUT = 180
-FILE_JOB_TIMEOUT = 600
+ITEM_JOB_TIMEOUT = 90
+FILE_JOB_TIMEOUT = 300
 # "touches seamless_config": names it, or patches a function 0.3.2's
 # select module exports (the clients import those into their own modules)
 _NAMES = re.compile(r"\bseamless_config\b|\bseamless\.config\b")
