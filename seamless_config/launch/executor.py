@@ -121,9 +121,11 @@ def _is_port(port: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    """A value read from a state file, as it can appear in a message."""
-    text = str(value) if proc.valid_pid(value) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value read from a state file, as it can appear in a message: a
+    printable string as it is, anything else as Python writes it; cut short."""
+    printable = isinstance(value, str) and value.isprintable() and value.strip() == value
+    text = value if printable else str(value) if proc.valid_pid(value) else repr(value)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle:
@@ -282,7 +284,8 @@ def _discard(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> None:
         side.remove_state()
         return
     else:
-        reason = f"its last launch left status {_shown(status)}"
+        shown = _shown(status)
+        reason = f"its last launch left status {shown if shown != status else repr(status)}"
     warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {reason}; relaunching",
                   SeamlessConfigWarning, stacklevel=5)
     side.remove_state()
