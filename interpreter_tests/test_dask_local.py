@@ -146,3 +146,23 @@ def test_no_scheduler_is_a_clear_error(fake_home, tmp_path):
                        match="this configuration starts no Dask scheduler "
                              r"\(execution 'process', remote 'None'\)"):
         get_dask_client()
+
+
+def test_pure_daskserver_module_as_0_3_2_callers_use_it(fake_home, tmp_path):
+    """0.3.2's pure_daskserver.activate()/get_client()/deactivate() and its
+    launched handle, through our launcher."""
+    from seamless_config import config_files, pure_daskserver
+
+    seamless_config.set_workdir(pure_dask_tree(tmp_path / "w"))
+    config_files.load_config_files()
+    pure_daskserver.activate()
+    client = pure_daskserver.get_client()
+    assert client.submit(lambda x: x + 1, 41).result(timeout=60) == 42
+    handle = pure_daskserver.PureDaskserverLaunchedHandle("here", "q", None)
+    assert handle.launch_config["key"] == "pure-daskserver-here--q"
+    assert handle.launch_payload["status"] == "running"  # the same scheduler, reused
+    assert handle.dashboard_url.endswith("/status")
+    assert handle.client.submit(sum, [1, 2]).result(timeout=60) == 3
+    handle.client.close()
+    pure_daskserver.deactivate()
+    assert client.status == "closed"

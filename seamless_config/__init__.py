@@ -10,7 +10,7 @@ from importlib import import_module
 _EXPORTS = {
     "init": "api", "set_stage": "api", "set_substage": "api", "set_workdir": "api",
     "set_nparallel": "api", "get_nparallel": "api", "get_context": "api",
-    "get_seamless_cache": "api",
+    "get_seamless_cache": "api", "get_workdir": "api",
     "collect_remote_clients": "extern_clients", "set_remote_clients": "extern_clients",
     "set_remote_clients_from_env": "extern_clients",
     "change_stage": "select",

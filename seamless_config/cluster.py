@@ -62,6 +62,12 @@ class ClusterFrontend:
     jobserver: Optional[ClusterFrontendJobserver] = None
     daskserver: Optional[ClusterFrontendDaskserver] = None
 
+    @classmethod
+    def from_dict(cls, dic: dict, *, cluster_type=None) -> "ClusterFrontend":
+        """One frontend from its clusters.yaml mapping, validated as there."""
+        parsed = _parse_one("frontend", {"type": cluster_type, "frontends": [dic]})
+        return _frontend(parsed.frontends[0])
+
 
 @dataclass
 class ClusterQueue:
@@ -130,6 +136,19 @@ class Cluster:
     memory_per_core_property_name: Optional[str] = None
     queues: Optional[dict] = None
     default_queue: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, name, dic: dict) -> "Cluster":
+        """A cluster from its clusters.yaml mapping, validated as there."""
+        return _as_dataclass(_parse_one(name, dic))
+
+
+def _parse_one(name: str, dic: dict):
+    """Our model of one cluster given as Python data."""
+    from .catalogue import parse_python_clusters
+
+    definition = {k: v for k, v in dict(dic).items() if v is not None}
+    return parse_python_clusters({name: definition}, f"<{name}>").clusters[name]
 
 
 def get_clusters() -> dict:

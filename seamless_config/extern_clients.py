@@ -150,3 +150,13 @@ def activate_given_clients(session) -> None:
     entries = [{"kind": kind, **e} for kind in _FIELDS for e in clients.get(kind, [])]
     session.activation = activate_clients(entries, in_remote=session.in_remote,
                                           handed_down=True)
+
+
+def __getattr__(name: str):
+    # The previous module imported this here; resolved on use, so that
+    # importing extern_clients does not load the launch templates.
+    if name == "configure_hashserver":
+        from .tools import configure_hashserver
+
+        return configure_hashserver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,9 +4,9 @@ Pure Dask mode (``execution: remote``, a daskserver, ``persistent: false``)
 needs no Seamless runtime: ``init()`` starts or reuses the scheduler and
 ``get_client()`` connects to it. ``DISABLED = True`` keeps ``init()`` from
 starting it (tests and dry runs set it, as for seamless-remote's servers).
-``activate``/``deactivate`` keep their old meaning for callers that used
-them directly: start (or reuse) the scheduler of the selected cluster, and
-drop the client.
+``activate``/``deactivate`` and ``PureDaskserverLaunchedHandle`` keep their
+old meaning for callers that used them directly: start (or reuse) the
+scheduler of a cluster and queue through our launcher, and connect.
 """
 
 from __future__ import annotations
@@ -15,7 +15,37 @@ from .errors import ConfigurationError
 
 DISABLED = False  # True: init() does not launch the pure Dask scheduler
 
-_state: dict = {}  # "handle": the scheduler activate() reached, "client": its Client
+_launched: dict = {}  # "handle": the PureDaskserverLaunchedHandle of activate()
+
+
+class PureDaskserverLaunchedHandle:
+    """The pure Dask scheduler of ``cluster``/``queue``, started or reused,
+    and a ``distributed.Client`` on it (``client``). ``launch_config`` is
+    the launch dict (``configure_pure_daskserver``), ``launch_payload`` the
+    server's state record, ``dashboard_url`` its dashboard."""
+
+    def __init__(self, cluster: str | None, queue: str | None, frontend_name: str | None):
+        self.dashboard_url = None
+        self.config(cluster, queue, frontend_name)
+        self._do_init()
+
+    def config(self, cluster: str | None, queue: str | None, frontend_name: str | None) -> None:
+        from .tools import pure_daskserver_spec
+
+        self._spec = pure_daskserver_spec(cluster=cluster, queue=queue,
+                                          frontend_name=frontend_name)
+        self.launch_config = self._spec.to_dict()
+
+    def _do_init(self) -> None:
+        from distributed import Client
+
+        from .dask_client import dashboard_url, scheduler_address
+        from .launch.executor import ensure_parallel
+
+        handle = ensure_parallel([self._spec])[0]
+        self.launch_payload = dict(handle.state or {})
+        self.client = Client(scheduler_address(handle), timeout=30, set_as_default=False)
+        self.dashboard_url = dashboard_url(handle)
 
 
 def activate(*, no_main: bool = False, queue: str | None = None) -> None:
@@ -24,37 +54,28 @@ def activate(*, no_main: bool = False, queue: str | None = None) -> None:
     old signature; it meant nothing for pure Dask there either."""
     if DISABLED:
         return
-    from .launch.executor import ensure_parallel
-    from .tools import pure_daskserver_spec
-
-    _state["handle"] = ensure_parallel([pure_daskserver_spec(queue=queue)])[0]
+    deactivate()
+    _launched["handle"] = PureDaskserverLaunchedHandle(None, queue, None)
 
 
 def deactivate() -> None:
-    """Forget the scheduler reached by ``activate`` and close its client;
-    the scheduler keeps running for reuse (it stops itself when idle)."""
-    client = _state.pop("client", None)
-    _state.pop("handle", None)
-    if client is not None:
-        client.close()
+    """Close the client of ``activate``; the scheduler keeps running for
+    reuse (it stops itself when idle)."""
+    handle = _launched.pop("handle", None)
+    if handle is not None:
+        handle.client.close()
 
 
 def get_client():
     """A ``distributed.Client`` on the pure Dask scheduler: the one
-    ``activate`` reached, else the one ``init()`` started."""
-    if "client" in _state:
-        return _state["client"]
-    from .dask_client import get_dask_client, scheduler_address
+    ``activate`` reached, else one on the scheduler ``init()`` started."""
+    handle = _launched.get("handle")
+    if handle is not None:
+        return handle.client
+    from .dask_client import get_dask_client
 
-    handle = _state.get("handle")
-    if handle is None:
-        client = get_dask_client()
-    else:
-        from distributed import Client
-
-        client = Client(scheduler_address(handle), timeout=30)
-    _state["client"] = client
-    return client
+    return get_dask_client()
 
 
-__all__ = ["DISABLED", "ConfigurationError", "activate", "deactivate", "get_client"]
+__all__ = ["DISABLED", "ConfigurationError", "PureDaskserverLaunchedHandle", "activate",
+           "deactivate", "get_client"]
