@@ -94,6 +94,11 @@ def check(data: bytes) -> None:
 @example(b"\x00")
 @example(b"--- a\n--- b\n")
 @example(b"- stage prod:\n  - clusters: {}\n  - inherit_from_parent\n")
+@example(b"- stage a: &a [{project: p}]\n" + b"".join(  # an alias bomb (issue 13)
+    b"- stage a%d: &a%d [" % (i, i) + b", ".join([b"{stage a: *a%d}" % (i - 1) if i > 1 else
+                                                   b"{stage a: *a}"] * 10) + b"]\n"
+    for i in range(1, 9)))
+@example(b"- clusters: {c: {queues: {q: {extra_dask_config: &x {a: *x}}}}}\n")
 def test_load_file_never_escapes(data):
     check(data)
 
