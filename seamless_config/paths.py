@@ -65,10 +65,10 @@ def log_file(cluster: str, subpath: str, service: str) -> str:
 
 def catalogue_files(home: str) -> list[tuple[str, bool]]:
     """(path, found) in load order: clusters.yaml always, then the
-    ``clusters/*.yaml`` that exist, by name (dot files are editor debris).
-    A name that exists but is no regular file (a FIFO, a broken link, a
-    directory) counts as found, so that reading it says what is wrong
-    instead of silently skipping it."""
+    ``clusters/*.yaml`` that exist, by name (dot files are editor debris,
+    directories are not files). A name that exists but is no regular file
+    (a FIFO, a device, a broken link) counts as found, so that reading it
+    says what is wrong instead of silently skipping it."""
     base = os.path.join(home, ".seamless")
     main = os.path.join(base, "clusters.yaml")
     folder = os.path.join(base, "clusters")
@@ -78,7 +78,7 @@ def catalogue_files(home: str) -> list[tuple[str, bool]]:
         names = []
     extra = [os.path.join(folder, n) for n in names
              if n.endswith(".yaml") and not n.startswith(".")]
-    return [(main, os.path.lexists(main))] + [(p, True) for p in extra]
+    return [(main, os.path.lexists(main))] + [(p, True) for p in extra if not os.path.isdir(p)]
 
 
 # -- reading files that other people may have made -------------------------------
