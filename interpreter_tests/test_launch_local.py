@@ -154,7 +154,8 @@ def test_a_recorded_pid_that_is_another_program_is_never_signalled(fake_home, tm
                                       "port": free_port(), "network_interface": "127.0.0.1",
                                       "command": "hashserver /data"})
         with pytest.warns(SeamlessConfigWarning,
-                          match=rf"its process \(pid {other.pid}\) is gone; relaunching"):
+                          match=rf"its pid {other.pid} now runs another program, which was "
+                                rf"left alone; relaunching"):
             handle = ensure_service(spec)
         assert handle.launched and health.healthy(handle.url)
         assert other.poll() is None  # never signalled

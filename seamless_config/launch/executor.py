@@ -65,6 +65,7 @@ class _Side(Protocol):
     home: str | None  # to compare '~' in recorded commands
 
     def read_state(self) -> dict[str, Any] | None: ...
+    def pid_alive(self, pid: Any) -> bool: ...
     def is_server(self, pid: Any) -> bool: ...
     def answers(self, record: dict[str, Any]) -> bool: ...
     def kill(self, pid: int) -> None: ...
@@ -89,6 +90,9 @@ class _LocalSide:
 
     def read_state(self) -> dict[str, Any] | None:
         return state.read_server(self.spec.key)
+
+    def pid_alive(self, pid: Any) -> bool:
+        return proc.pid_alive(pid)
 
     def is_server(self, pid: Any) -> bool:
         return proc.is_server(pid, self.identity)
@@ -275,8 +279,10 @@ def _discard(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> None:
         reason = (f"pid {pid} is {status} but does not answer as a {spec.service} on port "
                   f"{_shown(record.get(spec.health_port_name))}; killed it")
         side.kill(pid)
+    elif status in (state.RUNNING, state.STARTING) and side.pid_alive(pid):
+        # a recycled pid, or a record naming some other process: never signalled
+        reason = f"its pid {pid} now runs another program, which was left alone"
     elif status in (state.RUNNING, state.STARTING):
-        # gone, or a recycled pid now running something else: never signalled
         reason = f"its process (pid {_shown(pid)}) is gone"
     elif status == state.STALE:
         # a normal stop (idle timeout, 'services stop'): nothing to warn about
