@@ -217,7 +217,7 @@ def test_state_logs_and_locks_are_private(fake_home, tmp_path):
     assert modes == {
         ".": 0o755 if modes["."] == 0o755 else 0o700,  # ours only when we made it
         "server": 0o700, "client": 0o700, "locks": 0o700,
-        f"server/{HASH_KEY}.json": modes[f"server/{HASH_KEY}.json"],  # the server rewrites it
+        f"server/{HASH_KEY}.json": 0o600,
         f"server/{HASH_KEY}.log": 0o600, f"client/{HASH_KEY}.json": 0o600,
         f"locks/{HASH_KEY}.lock": 0o600}
 

@@ -100,7 +100,17 @@ def launch(spec: LaunchSpec, deadline_at: float) -> dict[str, Any]:
         state.mark_failed(spec.key, state.read_server(spec.key) or record)
         raise
     _reap_in_background(proc, spec.key)
+    _keep_private(status_path)
     return running
+
+
+def _keep_private(path: str) -> None:
+    # The server rewrites its state file with its own umask (often 0644);
+    # the directory already keeps others out, the file mode says so too.
+    try:
+        os.chmod(path, state.PRIVATE_FILE)
+    except OSError:
+        pass
 
 
 def expected_argv(spec: LaunchSpec) -> list[str]:

@@ -471,10 +471,13 @@ class Remote:
             parameters=spec.file_parameters, meta=spec.meta, uid=_last_int(result.stdout))
         try:
             self.write_state(record)
-            return self._wait_running(pid, command, deadline_at)
+            running = self._wait_running(pid, command, deadline_at)
         except BaseException:
             self.abandon(pid, record)
             raise
+        with contextlib.suppress(OSError):  # the server rewrote it with its own umask
+            self.conn.sftp().chmod(self.state_path, state.PRIVATE_FILE)
+        return running
 
     def abandon(self, pid: int, record: dict[str, Any]) -> None:
         """Kill a server this launch started and leave ``failed`` behind;
