@@ -339,3 +339,47 @@ def test_taking_over_gives_back_a_lock_made_after_the_check(ssh_home, tmp_path):
         assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_remote_server_whose_record_is_corrupt_is_named_not_twinned(ssh_home, tmp_path):
+    """Issue 13, item 5, on a frontend: the record of a running remote server
+    is truncated; the next launch finds the server through ps on the host
+    and names it instead of starting a second one on the same storage."""
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-corrupt")
+    first = ensure_service(spec)
+    path = os.path.join(sshd.remote_launcher_dir, "server", spec.key + ".json")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text[: len(text) // 2])
+    state.remove_client(spec.key)
+    with pytest.raises(ServiceError) as info:
+        ensure_service(spec)
+    assert f"a server for this key is running but its state file does not record it (pid " \
+           f"{first.pid}: " in info.value.message
+    assert pid_alive(first.pid)
+
+
+def test_a_remote_record_naming_another_process_is_left_alone(ssh_home, tmp_path):
+    _, sshd = ssh_home
+    spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-foreign")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                             start_new_session=True)
+    try:
+        path = os.path.join(sshd.remote_launcher_dir, "server", spec.key + ".json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump({"status": "running", "pid": other.pid, "port": free_port(),
+                       "command": "hashserver /x"}, f)
+        with pytest.warns(SeamlessConfigWarning, match=rf"its pid {other.pid} now runs another "
+                          "program, which was left alone; relaunching"):
+            handle = ensure_service(spec)
+        assert handle.launched and other.poll() is None
+        mode = os.stat(os.path.join(sshd.remote_launcher_dir, "server")).st_mode & 0o777
+        assert mode == 0o700
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        assert os.stat(path[:-5] + ".log").st_mode & 0o777 == 0o600
+    finally:
+        kill_pid(other.pid)
+        other.wait(timeout=10)
