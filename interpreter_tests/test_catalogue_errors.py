@@ -271,6 +271,25 @@ CASES = [
      f"{F}:3:12: workers of cluster 'a' must be at least 1, not -1\n"
      f"{F}:6:11: tunnel of cluster 'b' must be true or false, not an integer; "
      "write true or false"),
+    # -- values that are written into the batch script: closed shapes
+    ("partition with a newline", queue('{cores: 1, partition: "a\\nrm -rf ~"}'),
+     f"{F}:6:30: partition 'a\\nrm -rf ~' may only contain letters, digits and "
+     "'@%+=:,._/~-' (it is written into the job script), not starting with '-'; "
+     "for example batch"),
+    ("tmpdir with command substitution", queue('{cores: 1, tmpdir: "/x$(id)"}'),
+     f"{F}:6:27: tmpdir '/x$(id)' must be a directory path: letters, digits, '@%+=:,._/~-' "
+     "and $VAR (it is written into the job script's worker command); "
+     "for example /scratch/$USER"),
+    ("directive with a newline", queue('{cores: 1, job_extra_directives: ["--a", "x\\ny"]}'),
+     f"{F}:6:49: each entry of job_extra_directives must be one line without control "
+     "characters, not 'x\\ny'; write one directive per entry"),
+    ("resource name with a blank", queue('{cores: 1, dask_resources: {"G P": 1}}'),
+     f"{F}:6:36: resource name 'G P' in dask_resources must be letters, digits, '_', '.' "
+     "or '-', starting with a letter; for example GPU"),
+    ("memory property not a column", SLURM + "  memory_per_core_property_name: mem-core\n",
+     f"{F}:5:34: memory_per_core_property_name 'mem-core' must be an OAR property name "
+     "(letters, digits, '_'; it becomes part of the job's SQL condition); "
+     "for example memcore"),
 ]
 
 

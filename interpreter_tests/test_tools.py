@@ -25,7 +25,7 @@ hpc:
   type: slurm
   tunnel: true
   workers: 4
-  memory_per_core_property_name: mem-per-cpu
+  memory_per_core_property_name: mem_per_cpu
   frontends:
     - hostname: login.hpc.example
       ssh_hostname: gateway.hpc.example
@@ -102,7 +102,7 @@ COMMON_TAIL = ["--status-file", STATUS_FILE]
 
 HPC_DASK_PARAMETERS = {
     "walltime": "01:00:00", "cores": 16, "memory": "32000MB", "tmpdir": "/tmp",
-    "partition": "batch", "memory_per_core_property_name": "mem-per-cpu",
+    "partition": "batch", "memory_per_core_property_name": "mem_per_cpu",
     "unknown-task-duration": "1m", "target-duration": "10m", "lifetime-stagger": "4m",
     "maximum_jobs": 20, "record": False,
 }
@@ -330,7 +330,7 @@ DASK_PARAMETERS = [
     } | {"exclusive": True, "job_extra_directives": ["--nodelist=n1", "--exclusive"]}),
     ("oar default", "daskserver", "oarc", None, None, False, OAR_DEFAULT),
     ("oar node", "daskserver", "oarc", None, "node-3", False, {
-        **OAR_DEFAULT, "job_extra_directives": ["-p host='node-3'"]}),
+        **OAR_DEFAULT, "job_extra_directives": ['-p "host=\'node-3\'"']}),
     ("oar exclusive", "daskserver", "oarc", "whole", None, False, {
         **{k: v for k, v in OAR_DEFAULT.items() if k != "cores"},
         "exclusive": True, "resource_spec": "/nodes=1"}),
@@ -441,8 +441,8 @@ PROGRAMMING_ERRORS = [
     ("traversal in the workdir", "hashserver", {"project": "..", "subproject": "../etc"},
      "hashserver workdir '/scratch/buffers/../../etc' must not contain '..'"),
     ("hostile node", "daskserver", {"node": "n1'; rm -rf ~"},
-     "node 'n1'; rm -rf ~' may only contain letters, digits and '@%+=:,._/~-' "
-     "(it is passed to a command line)"),
+     "node 'n1'; rm -rf ~' must be a host name: letters, digits, '.', '_' and '-', "
+     "not starting with '-' or '.'"),
 ]
 
 

@@ -24,7 +24,7 @@ from .model import CLUSTER_TYPES, SERVICES, Catalogue, Cluster, Frontend, Servic
 from .names import name_problem, path_problem
 from .paths import catalogue_files
 from .queues import (FAILED, attempt, choice_hint, field_name, items, parse_queues, read_bool,
-                     read_int, read_positive, read_token)
+                     read_int, read_positive, read_property, read_token)
 
 LOCAL_CLUSTER = "local_cluster"
 _EXAMPLE = "for example 'hpc: {type: slurm, frontends: [{hostname: login.example.org}]}'"
@@ -74,7 +74,7 @@ _SERVICE_READERS = {"bufferdir": _read_directory, "database_dir": _read_director
                     "conda": read_token, "network_interface": read_token,
                     "port_start": _read_port, "port_end": _read_port}
 _CLUSTER_READERS = {"type": _read_type, "tunnel": read_bool, "workers": read_positive,
-                    "default_queue": expect_string, "memory_per_core_property_name": expect_string}
+                    "default_queue": expect_string, "memory_per_core_property_name": read_property}
 _CLUSTER_KEYS = (*_CLUSTER_READERS, "frontends", "queues")
 
 

@@ -118,6 +118,51 @@ def read_token(node: yaml.Node, path: str, what: str) -> str:
     return value
 
 
+def _shaped(pattern: re.Pattern, shape: str, example: str) -> Reader:
+    """A string of a closed shape: these values end up in a batch script
+    (a directive line, the worker command), which a stray newline, quote
+    or ``$(...)`` would turn into code; the whole value must match."""
+
+    def read(node: yaml.Node, path: str, what: str) -> str:
+        value = expect_string(node, path, what)
+        if not pattern.fullmatch(value):
+            shown = value.encode("unicode_escape").decode("ascii")[:60]
+            raise ConfigError(f"{field_name(what)} '{shown}' {shape}", span_of(node, path),
+                              f"for example {example}")
+        return value
+
+    return read
+
+
+# A word of a scheduler directive: no blank, quote, newline or shell syntax.
+_WORD = re.compile(r"[A-Za-z0-9@%+=:,._/~][A-Za-z0-9@%+=:,._/~-]*")
+# A directory; $VAR and ${VAR} are left for the job's shell to expand.
+_DIRECTORY = re.compile(r"(?:[A-Za-z0-9@%+=:,._/~]|\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\})"
+                        r"(?:[A-Za-z0-9@%+=:,._/~-]|\$[A-Za-z_]\w*|\$\{[A-Za-z_]\w*\})*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RESOURCE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_DIRECTIVE = re.compile(r"[^\x00-\x1f\x7f]+")  # one line of the script's header
+
+read_word = _shaped(_WORD, "may only contain letters, digits and '@%+=:,._/~-' "
+                           "(it is written into the job script), not starting with '-'", "batch")
+read_directory = _shaped(_DIRECTORY, "must be a directory path: letters, digits, '@%+=:,._/~-' "
+                                     "and $VAR (it is written into the job script's worker "
+                                     "command)", "/scratch/$USER")
+read_property = _shaped(_IDENTIFIER, "must be an OAR property name (letters, digits, '_'; it "
+                                     "becomes part of the job's SQL condition)", "memcore")
+
+
+def read_directives(node: yaml.Node, path: str, what: str) -> tuple[str, ...]:
+    """Scheduler directives: each one line of the job script's header."""
+    entries = read_strings(node, path, what)
+    for item, text in zip(node.value, entries):
+        if not _DIRECTIVE.fullmatch(text):
+            raise ConfigError(f"each entry of {field_name(what)} must be one line without "
+                              f"control characters, not {text!r}", span_of(item, path),
+                              "write one directive per entry")
+    return entries
+
+
 def _formatted(pattern: re.Pattern, example: str) -> Reader:
     """A reader for text of a fixed shape. A value that YAML turned into a
     number gets the quoting hint only if the quoted text would pass;
@@ -194,20 +239,28 @@ def read_resources(node: yaml.Node, path: str, what: str) -> dict[str, int | flo
     if not isinstance(node, yaml.MappingNode):
         raise ConfigError(f"{what} must be a mapping of resource names to numbers, "
                           f"not {describe(node)}", span_of(node, path), "for example {GPU: 1}")
-    return {key.value: read_number(value, path, f"resource '{key.value}' in {what}")
-            for key, value in _yaml.mapping_items(node, path, what)}
+    resources = {}
+    for key, value in _yaml.mapping_items(node, path, what):
+        if not _RESOURCE.fullmatch(key.value):  # it becomes --resources NAME=N
+            raise ConfigError(f"resource name '{key.value}' in {field_name(what)} must be letters, "
+                              "digits, '_', '.' or '-', starting with a letter",
+                              span_of(key, path), "for example GPU")
+        resources[key.value] = read_number(value, path, f"resource '{key.value}' in {what}")
+    return resources
 
 
+# job_script_prologue is the one field meant as shell code (lines of the
+# user's own batch script); every other value is checked for its shape.
 FIELDS: dict[str, Reader] = {
     "conda": read_token, "walltime": read_walltime, "cores": read_positive,
-    "job_cores": read_positive, "memory": read_memory, "tmpdir": expect_string,
-    "maximum_jobs": read_positive, "interactive": read_interactive, "project": expect_string,
-    "partition": expect_string, "worker_threads": read_positive, "processes": read_positive,
+    "job_cores": read_positive, "memory": read_memory, "tmpdir": read_directory,
+    "maximum_jobs": read_positive, "interactive": read_interactive, "project": read_word,
+    "partition": read_word, "worker_threads": read_positive, "processes": read_positive,
     "unknown_task_duration": read_duration, "target_duration": read_duration,
     "lifetime_stagger": read_duration, "lifetime": read_duration, "exclusive": read_bool,
-    "extra_dask_config": read_opaque_mapping, "job_extra_directives": read_strings,
+    "extra_dask_config": read_opaque_mapping, "job_extra_directives": read_directives,
     "job_script_prologue": read_strings, "dask_resources": read_resources,
-    "memory_per_core_property_name": expect_string,
+    "memory_per_core_property_name": read_property,
 }
 TEMPLATE = "TEMPLATE"
 
