@@ -14,8 +14,11 @@ import json
 import os
 import sqlite3
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+from interpreter_tests.fixtures_sshd import kill_started
 
 from .runner import SCRUBBED, Env
 
@@ -85,7 +88,7 @@ class Project:
         path.write_text(text)
         return path
 
-    def run(self, *argv: str) -> subprocess.CompletedProcess:
+    def run(self, *argv: str, timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
         env.update(HOME=str(self.home),
                    PATH=f"{self.env.bin}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -97,10 +100,23 @@ class Project:
             # HOME/.remote-http-launcher, the same folder as here.
             env["REMOTE_HTTP_LAUNCHER_DIR"] = str(self.launcher_dir)
         return subprocess.run(list(argv), cwd=str(self.root), env=env, capture_output=True,
-                              text=True, timeout=CLI_TIMEOUT)
+                              text=True, timeout=timeout)
 
-    def ok(self, *argv: str) -> subprocess.CompletedProcess:
-        out = self.run(*argv)
+    def ok(self, *argv: str, hang_retries: int = 0,
+           timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess:
+        """Run, expecting exit 0.  Each time the command hangs (up to
+        ``hang_retries`` times) this project's servers are stopped and it
+        runs again, with a warning."""
+        for attempt in range(hang_retries + 1):
+            try:
+                out = self.run(*argv, timeout=timeout)
+                break
+            except subprocess.TimeoutExpired:
+                if attempt == hang_retries:
+                    raise
+                warnings.warn(f"{' '.join(argv)} hung ({self.env.name}); servers stopped, "
+                              "running it again", stacklevel=2)
+                kill_started(str(self.launcher_dir))
         assert out.returncode == 0, f"{' '.join(argv)} exited with {out.returncode}:\n" \
             f"{out.stdout}\n{out.stderr}"
         return out

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def published() -> cache.Published:
 
 @pytest.fixture(scope="session")
 def ours() -> Env:
-    env = Env("ours", Path(sys.executable))
+    env = Env("ours", Path(sys.executable), Path(sysconfig.get_path("scripts")))
     wrong = {name: _installed(name) for name in pins.MAIN_ENV
              if _installed(name) != pins.version(name)}
     if wrong:  # the client tests of 0.6.1 mean nothing against another runtime
@@ -91,7 +92,7 @@ def _installed(name: str) -> str | None:
 def theirs(published, tmp_path_factory) -> Env:
     """The side venv, checked to import 0.3.2 from itself (a stray path
     entry would make the baseline run our code)."""
-    env = Env("0.3.2", published.python)
+    env = Env("0.3.2", published.python, published.bin)
     probe = ("import importlib.metadata as m, seamless_config as s; "
              "print(m.version('seamless-config')); print(s.__file__)")
     home = tmp_path_factory.mktemp("probe-home")

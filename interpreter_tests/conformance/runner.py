@@ -12,7 +12,6 @@ stopped once the batch is over.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -39,10 +38,7 @@ class Env:
     """Where a job runs: 'ours' (the main environment) or '0.3.2'."""
     name: str
     python: Path
-
-    @property
-    def bin(self) -> Path:
-        return self.python.parent
+    bin: Path  # its console scripts (Debian's python3 keeps them elsewhere)
 
 
 @dataclass(frozen=True)
@@ -190,9 +186,3 @@ def _children() -> list[int]:
             found.append(int(entry))
     return found
 
-
-def which(env: Env, program: str) -> str:
-    found = shutil.which(program, path=str(env.bin))
-    if found is None:
-        raise FileNotFoundError(f"{program} is not installed in {env.bin}")
-    return found

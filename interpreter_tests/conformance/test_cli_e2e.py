@@ -104,7 +104,12 @@ def test_upload_then_download(project):
 def test_record_mode_probe_then_run(project):
     demo = project("- record: true\n")
     demo.write("rec.txt", "rec\n")
-    demo.ok("seamless-probe", "wc -c rec.txt")
+    # seamless-probe hangs about one run in eight on fresh servers, with 0.3.2
+    # as with ours (and with two workers): the jobserver 0.3.0 receives the
+    # probe's last transformation and never completes it (the hashserver
+    # logs "client disconnected" for its PUT). A probe takes 3-6 s; fresh
+    # servers get past the hang.
+    demo.ok("seamless-probe", "wc -c rec.txt", hang_retries=2, timeout=30)
     assert demo.rows("bucket_probe"), "seamless-probe stored no bucket"
     assert demo.ok("seamless-run", "wc -c rec.txt").stdout == "4 rec.txt\n"
     [record] = demo.rows("meta_data")  # the execution record of that run

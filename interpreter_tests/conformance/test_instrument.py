@@ -245,7 +245,7 @@ def test_jobs_of_an_environment_that_keeps_hanging_are_given_up(tmp_path):
     hanging = tmp_path / "python"  # stands in for an interpreter that never finishes
     hanging.write_text("#!/bin/sh\nexec sleep 30\n")
     hanging.chmod(0o755)
-    env = Env("hanging", hanging)
+    env = Env("hanging", hanging, tmp_path)
     runs = run_jobs([Job(env, tmp_path, ("t.py",), 0.3) for _ in range(6)])
     assert all(r.returncode is None for r in runs)
     timed_out = [r for r in runs if "no result after 0.3 s" in r.output]
