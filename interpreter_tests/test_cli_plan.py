@@ -1,10 +1,7 @@
 """seamless-config plan: what init would start, and what already runs."""
 
-import http.server
 import json
-import os
 import textwrap
-import threading
 
 import pytest
 from click.testing import CliRunner
@@ -54,14 +51,14 @@ def test_plan_text(lab):
     assert result.output == textwrap.dedent("""\
         hashserver on this machine: not running
             key             hashserver-lab-rw-demo
-            argv            hashserver ~/.seamless/data/buffers/demo --writable --port-range 55100 55199 --status-file {status_file} --host 127.0.0.1 --timeout 600
+            argv            hashserver --writable --port-range 55100 55199 --status-file {status_file} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/buffers/demo
             workdir         ~/.seamless/data/buffers/demo
             log file        ~/.remote-http-launcher/logs/lab/demo/hashserver.log
             handshake       GET /healthcheck on its port
 
         database on this machine: not running
             key             database-lab-rw-demo
-            argv            seamless-database ~/.seamless/data/db/demo/seamless.db --writable --port-range 55200 55299 --status-file {status_file} --host 127.0.0.1 --timeout 600
+            argv            seamless-database --writable --port-range 55200 55299 --status-file {status_file} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/db/demo/seamless.db
             workdir         ~/.seamless/data/db/demo
             log file        ~/.remote-http-launcher/logs/lab/demo/database.log
             handshake       GET /healthcheck on its port
@@ -74,40 +71,24 @@ def test_plan_with_nothing_to_start(lab, tmp_path):
     assert json.loads(plan("--json").output)["services"] == []
 
 
-class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the http.server hook name
-        self.send_response(200 if self.path == "/healthcheck" else 404)
-        self.end_headers()
-        self.wfile.write(b"OK")
+def test_plan_reports_a_running_server(lab, tmp_path):
+    """A real hashserver of this configuration is running: plan names its
+    url and pid (a state file saying 'running' alone would not do: the
+    process must be that server, and the port must answer as a hashserver)."""
+    from interpreter_tests.fixtures_sshd import kill_started
+    from seamless_config.effects import activate
+    from seamless_config.loading import evaluate_workdir
 
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def health_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-def test_plan_reports_a_running_server(lab, health_server):
-    """A state file saying 'running', a live pid and a port that answers."""
-    state = lab / ".remote-http-launcher" / "server"
-    state.mkdir(parents=True)
-    record = {"status": "running", "pid": os.getpid(), "port": health_server,
-              "network_interface": "127.0.0.1", "workdir": "x", "log": "x", "command": "x"}
-    (state / "hashserver-lab-rw-demo.json").write_text(json.dumps(record))
-    doc = json.loads(plan("--json").output)
-    running = {e["service"]: e["running"] for e in doc["services"]}
-    assert running == {"hashserver": {"url": f"http://127.0.0.1:{health_server}",
-                                      "pid": os.getpid()},
-                       "database": None}
-    assert f"hashserver on this machine: running at http://127.0.0.1:{health_server}" in \
-        plan().output
+    ctx = evaluate_workdir(str(tmp_path / "proj"))
+    try:
+        handle = activate(ctx, disabled=frozenset({"database"})).handles[0]
+        doc = json.loads(plan("--json").output)
+        running = {e["service"]: e["running"] for e in doc["services"]}
+        assert running == {"hashserver": {"url": handle.url, "pid": handle.pid},
+                           "database": None}
+        assert f"hashserver on this machine: running at {handle.url}" in plan().output
+    finally:
+        kill_started(str(lab / ".remote-http-launcher"))
 
 
 def test_plan_error_is_rendered(lab, tmp_path):

@@ -88,8 +88,7 @@ OAR_SCRIPT = """\
 #OAR -n dask-worker
 #OAR --project lab
 #OAR -l /nodes=1,walltime=24:00:00
-#OAR -p host='n3'
-#OAR -p 'host='n3' AND memcore>=61036'
+#OAR -p "host='n3'"
 
 <python> -m distributed.cli.dask_worker tcp://<scheduler-address>:<scheduler-port> \
 --name <worker-name> --nthreads 2 --memory-limit 59.60GiB --nanny --death-timeout 60 \

@@ -195,18 +195,9 @@ def run_case(work: str, home: str, commands=COMMANDS, seconds=SECONDS) -> dict:
     return json.loads(out.stdout)
 
 
-# Cases that still fail for reasons in files helper H3 does not own; see the
-# report. Each needs the named change; strict, so a fixed case fails here
-# until it is removed from this table.
-BLOCKED = {
-    "errors.source_excerpt, document._read_lines and checks._says_inherit open the file "
-    "themselves (a FIFO blocks, /dev/zero fills the memory): they must read through "
-    "paths.read_regular": {"fifo", "fifo-profile", "fifo-catalogue", "fifo-catalogue-extra",
-                           "fifo-parent", "dev-zero", "dev-zero-catalogue",
-                           "dev-urandom-profile"},
-    "loader.load_file uses os.path.exists, which is False for a link loop: the file is "
-    "silently skipped instead of reported (os.path.lexists)": {"link-loop"},
-}
+# Cases that must still fail, with why (strict: a fixed case fails here
+# until it is removed from this table). None today.
+BLOCKED: dict[str, set[str]] = {}
 
 
 def _marks(case_id):

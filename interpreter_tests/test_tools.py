@@ -113,8 +113,8 @@ WHOLE_DICTS = [
         **REMOTE, "conda": "hashserver", "network_interface": "0.0.0.0",
         "port_start": 60100, "port_end": 60199, "timeout": 600,
         "workdir": "/scratch/buffers/proj/STAGE-prod", "key": "hashserver-hpc-rw-proj--STAGE-prod",
-        "command": "hashserver /scratch/buffers/proj/STAGE-prod --writable --port-range 60100 60199"
-                   " --status-file {status_file} --host 0.0.0.0 --timeout 600",
+        "command": "hashserver --writable --port-range 60100 60199 --status-file {status_file}"
+                   " --host 0.0.0.0 --timeout 600 -- /scratch/buffers/proj/STAGE-prod",
         "handshake": "healthcheck", "meta": meta("hashserver", stage="prod"),
         "log_level": "minimal",
         "log_file": "~/.remote-http-launcher/logs/hpc/proj/STAGE-prod/hashserver.log"}),
@@ -122,16 +122,16 @@ WHOLE_DICTS = [
         **REMOTE, "conda": "hashserver", "network_interface": "0.0.0.0",
         "port_start": 60100, "port_end": 60199, "timeout": 600,
         "workdir": "/scratch/buffers/proj", "key": "hashserver-hpc-ro-proj",
-        "command": "hashserver /scratch/buffers/proj --port-range 60100 60199"
-                   " --status-file {status_file} --host 0.0.0.0 --timeout 600",
+        "command": "hashserver --port-range 60100 60199 --status-file {status_file}"
+                   " --host 0.0.0.0 --timeout 600 -- /scratch/buffers/proj",
         "handshake": "healthcheck", "meta": meta("hashserver", mode="ro"),
         "log_level": "minimal", "log_file": "~/.remote-http-launcher/logs/hpc/proj/hashserver.log"}),
     ("database ro is still --writable", "database", dict(mode="ro", subproject="a/b"), {
         **REMOTE, "network_interface": "0.0.0.0", "port_start": 60200, "port_end": 60299,
         "timeout": 600, "workdir": "/scratch/db/proj/a/b", "key": "database-hpc-ro-proj--a--b",
-        "command": "seamless-database /scratch/db/proj/a/b/seamless.db --writable"
-                   " --port-range 60200 60299 --status-file {status_file} --host 0.0.0.0"
-                   " --timeout 600",
+        "command": "seamless-database --writable --port-range 60200 60299"
+                   " --status-file {status_file} --host 0.0.0.0 --timeout 600"
+                   " -- /scratch/db/proj/a/b/seamless.db",
         "handshake": "healthcheck", "meta": meta("database", mode="ro", subproject="a/b"),
         "log_level": "minimal",
         "log_file": "~/.remote-http-launcher/logs/hpc/proj/a/b/database.log"}),
@@ -189,8 +189,9 @@ def test_storage_ignores_the_dask_queue_and_substage():
 
 def test_spec_is_frozen_and_argv_is_a_tuple():
     s = spec("hashserver", mode="ro")
-    assert s.argv == ("hashserver", "/scratch/buffers/proj", "--port-range", "60100", "60199",
-                      "--status-file", STATUS_FILE, "--host", "0.0.0.0", "--timeout", "600")
+    assert s.argv == ("hashserver", "--port-range", "60100", "60199", "--status-file",
+                      STATUS_FILE, "--host", "0.0.0.0", "--timeout", "600", "--",
+                      "/scratch/buffers/proj")
     with pytest.raises(AttributeError, match="LaunchSpec is frozen"):
         s.key = "x"
     assert s == spec("hashserver", mode="ro") != spec("hashserver", mode="rw")
@@ -229,7 +230,7 @@ def test_keys_and_storage(scope, expected):
     kw = dict(project=project, subproject=subproject, stage=stage, substage=substage)
     hs, db = spec("hashserver", mode="ro", **kw), spec("database", **kw)
     js, ds = spec("jobserver", **kw), spec("daskserver", **kw)
-    got = (hs.key, hs.workdir, hs.argv[1], db.key, db.argv[1], js.key, ds.key, ds.workdir)
+    got = (hs.key, hs.workdir, hs.argv[-1], db.key, db.argv[-1], js.key, ds.key, ds.workdir)
     assert got == ("hashserver-hpc-ro-" + storage, bufferdir, bufferdir,
                    "database-hpc-rw-" + storage, dbfile, "jobserver-hpc-rw-" + dispatch,
                    "daskserver-hpc-rw-" + dispatch,
@@ -437,7 +438,7 @@ PROGRAMMING_ERRORS = [
     ("bad mode", "hashserver", {"mode": "rx"}, "mode 'rx' is not valid for a hashserver"),
     ("job servers are rw", "jobserver", {"mode": "ro"}, "mode 'ro' is not valid for a jobserver"),
     ("key out of the launcher's alphabet", "hashserver", {"project": "a b"},
-     "hashserver key 'hashserver-hpc-rw-a b' does not match ^[A-Za-z0-9._-]+$"),
+     "hashserver key 'hashserver-hpc-rw-a b' does not match [A-Za-z0-9._-]+"),
     ("traversal in the workdir", "hashserver", {"project": "..", "subproject": "../etc"},
      "hashserver workdir '/scratch/buffers/../../etc' must not contain '..'"),
     ("hostile node", "daskserver", {"node": "n1'; rm -rf ~"},
@@ -479,7 +480,7 @@ def test_hostile_bufferdir_is_refused(value):
 def test_hostile_interface_stays_one_argv_element(value):
     s = spec("hashserver", _hostile_cluster(interface=value))
     host = s.argv.index("--host") + 1
-    assert (s.argv[host], len(s.argv)) == (value or "127.0.0.1", 9)
+    assert (s.argv[host], len(s.argv)) == (value or "127.0.0.1", 10)
 
 
 # (id, network_interface, whole message)

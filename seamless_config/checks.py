@@ -91,9 +91,10 @@ def load_chain(workdir: str) -> tuple[tuple[SourceFile, ...], list[Finding]]:
 
 
 def _says_inherit(path: str) -> bool:
+    from .paths import read_regular
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return _INHERIT.search(f.read()) is not None
+        return _INHERIT.search(read_regular(path).decode("utf-8", "replace")) is not None
     except OSError:
         return False
 

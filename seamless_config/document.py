@@ -38,9 +38,10 @@ class SourceLines:
 
 
 def _read_lines(path: str) -> list[str] | None:
+    from .paths import read_regular
+
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().splitlines()
+        return read_regular(path).decode("utf-8", "replace").splitlines()
     except OSError:  # a synthetic path such as <SEAMLESS_CACHE>, or a vanished file
         return None
 

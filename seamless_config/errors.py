@@ -118,18 +118,22 @@ def raise_all(errors: Sequence[ConfigError]) -> None:
         raise ConfigErrors(errors)
 
 
+MAX_EXCERPT = 200  # characters of a source line shown under a message
+
+
 def source_excerpt(span: Span) -> list[str]:
     """The source line of ``span`` and a caret line under the culprit."""
-    try:
-        with open(span.path, encoding="utf-8", errors="replace") as f:
-            for lineno, text in enumerate(f, 1):
-                if lineno == span.line:
-                    break
-            else:
-                return []
+    from .paths import read_regular  # only when an error is shown
+
+    try:  # regular files only, capped: the file may be a FIFO or /dev/zero
+        lines = read_regular(span.path).decode("utf-8", "replace").split("\n")
     except OSError:
         return []
-    text = text.rstrip("\n").expandtabs(1)
+    if not 1 <= span.line <= len(lines):
+        return []
+    text = lines[span.line - 1].rstrip("\r").expandtabs(1)
+    if len(text) > MAX_EXCERPT:  # a minified or hostile file: keep the message readable
+        text = text[:MAX_EXCERPT] + " ..."
     width = 1
     if span.end_line == span.line and span.end_column and span.end_column > span.column:
         width = span.end_column - span.column

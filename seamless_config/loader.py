@@ -56,7 +56,7 @@ COMMANDS = tuple(ARGS) + ("clusters", "inherit_from_parent")
 
 def load_file(path: str) -> SourceFile:
     """Load one candidate file; ``found=False`` when it does not exist."""
-    if not os.path.exists(path):
+    if not os.path.lexists(path):  # a dangling link or a loop is reported, not skipped
         return SourceFile(path, False)
     items = _top_list(_yaml.compose_file(path), path)
     if items is None:

@@ -137,11 +137,11 @@ def select_remote(remote, *, source: str = "manual") -> None:
 def select_node(node, *, source: str = "manual") -> None:
     _check_source(source)
     if node is not None:
-        from .names import token_problem
+        from .names import node_problem
 
         if not isinstance(node, str) or not node.strip():
             raise _invalid(f"node must be a non-empty string or None, not {node!r}")
-        problem = token_problem(node, "node")
+        problem = node_problem(node)
         if problem:
             raise _invalid(problem)
     default_session().select("node", node, source)

@@ -44,7 +44,7 @@ CLUSTER_STRINGS = {"local": "distributed::LocalCluster", "slurm": "dask_jobqueue
 # (or an SSH tunnel ending on the frontend) talks to it, and every
 # interface when clients elsewhere must reach it directly.
 LOOPBACK, ALL_INTERFACES = "127.0.0.1", "0.0.0.0"
-KEY_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+KEY_RE = re.compile(r"[A-Za-z0-9._-]+")
 # Queue fields passed to the dask wrapper, in the order it documents them;
 # the ones it reads as dask config keys are spelled with '-' there.
 QUEUE_PARAMETERS = ("walltime", "exclusive", "cores", "job_cores", "memory", "tmpdir", "partition",
@@ -301,7 +301,7 @@ def _rendered(tool: ToolDef, values: dict[str, Any]) -> dict[str, Any]:
     regexes, and only the template's own ``{status_file}`` left open."""
     _check_values(tool, values)
     key = tool.key.text(values)
-    if not KEY_RE.match(key):
+    if not KEY_RE.fullmatch(key):
         raise ValueError(f"{tool.name} key {key!r} does not match {KEY_RE.pattern}")
     workdir = tool.workdir.text({**values, "key": key})
     problem = path_problem(workdir, f"{tool.name} workdir")
