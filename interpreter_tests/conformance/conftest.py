@@ -25,19 +25,21 @@ from .report import RESULTS_ENV
 from .runner import Env, job_env
 
 API_DUMP = Path(__file__).with_name("api_dump.py")
-_RECORDED: dict = {}
+# what this session measured, saved for report.py at the end
+RECORDED = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
+    config.stash[RECORDED] = {}
     config.addinivalue_line(
         "markers", "conformance: runs published Seamless code against this package "
         "(downloads and builds a cached side venv on first use)")
 
 
 def pytest_sessionfinish(session):
-    target = os.environ.get(RESULTS_ENV)
-    if target and _RECORDED:
-        Path(target).write_text(json.dumps(_RECORDED, indent=1, default=_plain))
+    target, recorded = os.environ.get(RESULTS_ENV), session.config.stash.get(RECORDED, None)
+    if target and recorded:
+        Path(target).write_text(json.dumps(recorded, indent=1, default=_plain))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -48,7 +50,8 @@ def pytest_runtest_makereport(item, call):
     if item.module.__name__.endswith(".test_cli_e2e") and \
             (report.when == "call" or report.outcome != "passed"):
         scenario, stack = item.originalname, item.callspec.params["project"]
-        _RECORDED.setdefault("e2e", {})[f"{scenario}[{stack}]"] = report.outcome
+        item.config.stash[RECORDED].setdefault("e2e", {})[f"{scenario}[{stack}]"] = \
+            report.outcome
 
 
 def _plain(value):
@@ -113,7 +116,7 @@ def compat() -> compat_doc.CompatDoc:
 
 
 @pytest.fixture(scope="session")
-def api_dumps(ours, theirs, tmp_path_factory) -> tuple[dict, dict]:
+def api_dumps(ours, theirs, tmp_path_factory, pytestconfig) -> tuple[dict, dict]:
     """(0.3.2's API, ours), each dumped by its own interpreter."""
     home = tmp_path_factory.mktemp("api-home")
     dumps = []
@@ -122,12 +125,12 @@ def api_dumps(ours, theirs, tmp_path_factory) -> tuple[dict, dict]:
                              cwd=str(home), env=job_env(env, home), timeout=120)
         assert out.returncode == 0, f"{env.name}: {out.stderr}"
         dumps.append(json.loads(out.stdout))
-    _RECORDED["api"] = {"0.3.2": dumps[0], "ours": dumps[1]}
+    pytestconfig.stash[RECORDED]["api"] = {"0.3.2": dumps[0], "ours": dumps[1]}
     return dumps[0], dumps[1]
 
 
 @pytest.fixture(scope="session")
-def own_results(published, ours, theirs, compat, tmp_path_factory) -> dict:
+def own_results(published, ours, theirs, compat, tmp_path_factory, pytestconfig) -> dict:
     """0.3.2's own tests: ``{node id: Item}``."""
     tests = published.tests(upstream.OWN)
     skipped = compat.items(compat_doc.OUT_OF_SCOPE, "0.3.2 test file")
@@ -135,12 +138,12 @@ def own_results(published, ours, theirs, compat, tmp_path_factory) -> dict:
     ours_dir, theirs_dir = upstream.prepare(tests, tmp_path_factory.mktemp("own"), files)
     nodes = upstream.collect(theirs, theirs_dir, files, tmp_path_factory.mktemp("collect"))
     results = upstream.run_own_tests(ours, theirs, ours_dir, theirs_dir, nodes)
-    _RECORDED["own"] = {"files": files, "items": results}
+    pytestconfig.stash[RECORDED]["own"] = {"files": files, "items": results}
     return results
 
 
 @pytest.fixture(scope="session")
-def client_results(published, ours, theirs, api_dumps, tmp_path_factory) -> list:
+def client_results(published, ours, theirs, api_dumps, tmp_path_factory, pytestconfig) -> list:
     select_names = set(api_dumps[0]["seamless_config.select"])
     suites = []
     for dist in upstream.CLIENTS:
@@ -149,5 +152,5 @@ def client_results(published, ours, theirs, api_dumps, tmp_path_factory) -> list
         ours_dir, theirs_dir = upstream.prepare(tests, tmp_path_factory.mktemp(dist), files)
         suites.append((dist, ours_dir, theirs_dir, files))
     results = upstream.run_client_tests(ours, theirs, suites)
-    _RECORDED["clients"] = results
+    pytestconfig.stash[RECORDED]["clients"] = results
     return results

@@ -148,8 +148,9 @@ def _retry_disagreements(ours: Env, theirs: Env, plan: list, results: list[FileR
         again = (_single(next(runs), node), _single(next(runs), node))
         ours_final = _better(first.ours, again[0])
         theirs_final = _better(first.theirs, again[1])
-        flaky = (first.ours.status != again[0].status) or \
-            (first.theirs.status != again[1].status)
+        # flaky: on one side, one attempt passed and the other did not
+        flaky = any((a.status == "passed") != (b.status == "passed")
+                    for a, b in ((first.ours, again[0]), (first.theirs, again[1])))
         result.items[node] = Item(node, ours_final, theirs_final, flaky)
 
 
