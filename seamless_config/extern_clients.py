@@ -160,3 +160,7 @@ def __getattr__(name: str):
 
         return configure_hashserver
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + ["configure_hashserver"])

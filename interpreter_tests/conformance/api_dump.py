@@ -40,7 +40,10 @@ def public_names(module) -> list[str]:
     without a leading underscore except modules and things imported from
     outside the package (``os``, ``Optional``, ``dataclass`` ...)."""
     names = set(getattr(module, "__all__", ()))
-    for attr, value in vars(module).items():
+    # dir(), not vars(): a module may resolve names on first use (PEP 562
+    # __getattr__) and list them in __dir__; a client can call those too.
+    for attr in dir(module):
+        value = getattr(module, attr, None)
         if attr.startswith("_") or inspect.ismodule(value):
             continue
         home = getattr(value, "__module__", None)
