@@ -299,3 +299,24 @@ def test_conda_requested_but_absent_runs_from_this_environment(fake_home, tmp_pa
     assert handle.launched and health.healthy(handle.url)
     assert ("hashserver-local-rw-conda: conda environment 'some-env' requested but no 'conda' "
             "on PATH; running from the current environment") in caplog.text
+
+
+def _environ_of(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        pairs = [item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item]
+    return {k.decode(): v.decode() for k, v in pairs}
+
+
+def test_a_launched_server_sees_its_own_directory_as_pwd(fake_home, tmp_path, monkeypatch):
+    """Programs that take their directory from $PWD (oarsub writes a job's
+    OAR.*.stdout there) must see the server's work directory, not the
+    directory of whoever ran init."""
+    elsewhere = tmp_path / "user-cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("PWD", str(elsewhere))
+    spec = hashserver_spec(tmp_path, "hashserver-local-rw-pwd")
+    handle = ensure_service(spec)
+    cwd = os.readlink(f"/proc/{handle.pid}/cwd")
+    assert cwd == os.path.expanduser(spec.workdir) != str(elsewhere)
+    assert _environ_of(handle.pid)["PWD"] == cwd

@@ -142,13 +142,17 @@ def _with_conda(spec: LaunchSpec, argv: list[str]) -> list[str]:
 
 def _spawn(spec: LaunchSpec, argv: list[str], workdir: str, log_path: str) -> subprocess.Popen:
     state.private_dir(os.path.dirname(log_path))
-    cwd = workdir if os.path.isdir(workdir) else None
+    cwd = workdir if os.path.isdir(workdir) else os.getcwd()
+    # PWD as a shell's cd would leave it: some programs take their directory
+    # from it rather than from getcwd() (oarsub puts a job's OAR.*.stdout
+    # and .stderr in $PWD), and ours would name the user's directory.
+    env = {**os.environ, "PWD": cwd}
     with os.fdopen(state.open_private(log_path), "wb") as log:
         try:
             # A new session: the server must survive this process and its
             # terminal, and the whole group can be killed on failure.
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, cwd=cwd,
+                                    stderr=subprocess.STDOUT, cwd=cwd, env=env,
                                     start_new_session=True, close_fds=True)
         except FileNotFoundError:
             raise launch_error(
