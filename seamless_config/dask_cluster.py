@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from .model import frozen_map
+from .model import binds_beyond_loopback, frozen_map
 
 KINDS = {"distributed::LocalCluster": "local", "dask_jobqueue::SLURMCluster": "slurm",
          "dask_jobqueue::OARCluster": "oar"}
@@ -81,6 +81,23 @@ def plan_for(cluster_string: str, params: Mapping[str, Any]) -> DaskPlan:
         job = _job_kwargs(kind, params, cores, processes)
     return DaskPlan(kind, frozen_map(_compact(job)), None if kind == "local" else threads,
                     minimum, maximum, frozen_map(_compact(adapt)), frozen_map(config), notes)
+
+
+def bind_workers(plan: DaskPlan, host: str | None) -> DaskPlan:
+    """Batch workers whose scheduler listens on loopback, told to listen
+    there too. dask-worker binds every interface by default (its comm and
+    its HTTP server; seen on real OAR jobs), since a scheduler elsewhere
+    must reach it; but a scheduler on loopback can only ever have workers
+    on its own machine, so nothing is lost. Workers of a scheduler that
+    listens beyond loopback keep dask's default: the nodes they land on
+    are not known in advance. (A LocalCluster already hands its workers
+    the scheduler's host.)"""
+    if plan.kind not in JOBQUEUE_KINDS or not host or binds_beyond_loopback(host):
+        return plan
+    where = f"[{host}]" if ":" in host else host
+    args = [*plan.job.get("worker_extra_args", ()), "--host", host,
+            "--dashboard-address", f"{where}:0"]
+    return replace(plan, job=frozen_map({**plan.job, "worker_extra_args": args}))
 
 
 def _compact(d: Mapping[str, Any]) -> dict[str, Any]:

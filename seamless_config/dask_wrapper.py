@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Any, Sequence
 
-from .dask_cluster import DaskPlan, plan_for
+from .dask_cluster import DaskPlan, bind_workers, plan_for
 
 logger = logging.getLogger("seamless_config")
 
@@ -118,7 +118,7 @@ def build_cluster(plan: DaskPlan, host: str, port: int, dashboard: int):
     address = f"{host}:{dashboard}"
     if plan.kind == "local":
         return _local_cluster(plan, host, port, address)
-    return _batch_cluster(plan, host, port, address)
+    return _batch_cluster(bind_workers(plan, host), host, port, address)
 
 
 def _local_cluster(plan: DaskPlan, host: str, port: int, dashboard_address: str):
