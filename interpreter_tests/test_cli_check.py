@@ -21,6 +21,7 @@ hpc:
       daskserver:
   queues:
     cpu: {walltime: "01:00:00", cores: 8, memory: 16GB}
+  tunnel: true
 """
 
 

@@ -31,6 +31,7 @@ hpc:
     gpu:
       TEMPLATE: cpu
       memory: 32GB
+  tunnel: true
 """
 PROJECT = """\
 - project: demo
@@ -98,7 +99,7 @@ Settings
 Cluster hpc
     defined at      ~/.seamless/clusters.yaml:1:1  (catalogue)
     type            slurm
-    tunnel          false
+    tunnel          true
     default_queue   cpu
     frontend 1      login.hpc.example (hashserver, database, daskserver)  ~/.seamless/clusters.yaml:4:7
 
@@ -196,7 +197,7 @@ DOCUMENT_GPU = {
             "a cluster is selected ('hpc' at seamless.profile.yaml:1:3)")},
     },
     "cluster": {"name": "hpc", "source": "catalogue", "location": "~/.seamless/clusters.yaml:1:1",
-                "type": "slurm", "tunnel": False, "default_queue": "cpu",
+                "type": "slurm", "tunnel": True, "default_queue": "cpu",
                 "frontends": [FRONTEND | {"services": ["hashserver", "database", "daskserver"]}]},
     "queue": {"name": "gpu", "cluster": "hpc", "location": "~/.seamless/clusters.yaml:16:5",
               "template": "cpu", "fields": {

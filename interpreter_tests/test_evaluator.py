@@ -247,6 +247,7 @@ def test_tilde_is_expanded_only_for_services_on_this_machine(tree, home):
                    catalogue="""
         far:
           type: slurm
+          tunnel: true
           frontends:
             - hostname: login.far.example
               hashserver: {bufferdir: ~/buffers}

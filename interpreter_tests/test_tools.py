@@ -45,6 +45,7 @@ hpc:
     whole: {TEMPLATE: default, exclusive: true, cores: null, partition: null}
 oarc:
   type: oar
+  tunnel: true
   frontends:
     - hostname: oar.example
       daskserver:
@@ -292,8 +293,11 @@ def test_placement(ctype, hostname, ssh, local_cluster, expected):
 
 
 def test_no_tunnel_when_the_cluster_has_none():
-    c = one_frontend_cluster("slurm", "login.example", None, tunnel=False)
-    assert "tunnel" not in launch_dict("hashserver", cluster=c)
+    hs = Service("hashserver", frozen_map({"bufferdir": "/buf", "network_interface": "10.0.0.1"}),
+                 SPAN)
+    c = one_frontend_cluster("slurm", "login.example", None, {"hashserver": hs}, tunnel=False)
+    d = launch_dict("hashserver", cluster=c)
+    assert "tunnel" not in d and d["network_interface"] == "10.0.0.1"
 
 
 def test_frontend_choice():
@@ -303,7 +307,7 @@ def test_frontend_choice():
     fe1 = Frontend("one.example", None, frozen_map({"database": db}), SPAN)
     fe2 = Frontend("two.example", None, frozen_map({"hashserver": hs}), SPAN, index=1)
     fe3 = Frontend("three.example", None, frozen_map({"hashserver": hs2}), SPAN, index=2)
-    c = Cluster("c", "slurm", False, (fe1, fe2, fe3), frozen_map(), SPAN, "catalogue")
+    c = Cluster("c", "slurm", True, (fe1, fe2, fe3), frozen_map(), SPAN, "catalogue")
     assert spec("hashserver", c).hostname == "two.example"  # the first that offers it
     assert spec("hashserver", c, frontend=fe3).workdir == "/second/proj"
     assert spec("database", c).hostname == "one.example"
@@ -398,7 +402,7 @@ CONFIG_ERRORS = [
      "<clusters>:23:1: cluster 'oarc' has no frontend offering a jobserver"),
     ("the given frontend lacks it", "database", "oarc",
      {"frontend": "first"},
-     "<clusters>:26:7: frontend 'oar.example' of cluster 'oarc' does not offer a database"),
+     "<clusters>:27:7: frontend 'oar.example' of cluster 'oarc' does not offer a database"),
     ("no queue", "daskserver", _dask_cluster("slurm", {}, default=False), {},
      "<clusters>:1:1: no queue selected and cluster 'h' has no default_queue; queues: q"),
     ("no type", "daskserver", _dask_cluster(None, {"cores": 1}), {},

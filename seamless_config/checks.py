@@ -222,12 +222,14 @@ def evaluate_findings(workdir: str, stage, substage, catalogue: Catalogue,
     """What evaluating (and planning) for one stage finds."""
     from .effects import plan
     from .loading import evaluate_workdir
+    from .resolve import exposure_warnings
 
     where = (label(stage, substage),)
     try:
         ctx = evaluate_workdir(workdir, stage=stage, substage=substage,
                                catalogue=lambda home: catalogue, environ=environ)
-        found = [Finding("warning", w.message, w.span, None, where) for w in ctx.warnings]
+        found = [Finding("warning", w.message, w.span, None, where)
+                 for w in (*ctx.warnings, *exposure_warnings(ctx))]
         found += _spawn_findings(ctx, where)
         plan(ctx)
     except ConfigError as err:

@@ -178,7 +178,11 @@ def _sections(ctx: Context, src: SourceLines) -> dict:
 
 def document(ctx: Context, keys: Iterable[str] | None = None) -> dict:
     """The explanation of ``ctx``; ``keys`` (setting or section names)
-    limits the settings and sections shown, never the files searched."""
+    limits the settings and sections shown, never the files searched.
+    Its warnings add, to the evaluation's own, every server that would
+    listen beyond loopback."""
+    from .resolve import exposure_warnings
+
     wanted = None if keys is None else set(keys)
     src = SourceLines()
     doc: dict[str, Any] = {
@@ -192,7 +196,7 @@ def document(ctx: Context, keys: Iterable[str] | None = None) -> dict:
             doc[name] = build()
     doc["stage_blocks"] = [stage_label(s, sub) for s, sub in ctx.stage_names]
     doc["warnings"] = [_compact({"message": w.message, "location": location(w.span)})
-                       for w in ctx.warnings]
+                       for w in (*ctx.warnings, *exposure_warnings(ctx))]
     return doc
 
 

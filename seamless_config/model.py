@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ._record import Factory, frozen_record
-from .errors import Span
+from .errors import ConfigError, Span
 
 SERVICES = ("hashserver", "database", "jobserver", "daskserver")
 CLUSTER_TYPES = ("local", "slurm", "oar")
@@ -117,12 +117,78 @@ class Catalogue:
 
 def is_local_frontend(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> bool:
     """Launch on this machine rather than over SSH (COMPAT.md section 5:
-    ``hostname: localhost`` must not need an SSH server)."""
+    ``hostname: localhost`` must not need an SSH server). A ``type: local``
+    cluster whose frontends all name this machine (its host name, short or
+    fully qualified) is this machine too: its workers run beside its
+    servers, so loopback serves them all, where SSH to itself would need an
+    sshd and would not tell the server where to listen. Other clusters keep
+    such a frontend remote: their batch workers reach it by that name."""
     if cluster.name == local_cluster or frontend.hostname is None:
         return True
     if frontend.hostname in LOCAL_HOSTNAMES:
         return frontend.ssh_hostname in (None, frontend.hostname, *LOCAL_HOSTNAMES)
-    return False
+    if cluster.type != "local" or not all(_names_this_machine(fe.hostname)
+                                          for fe in cluster.frontends):
+        return False
+    ssh = frontend.ssh_hostname
+    return ssh is None or ssh == frontend.hostname or _names_this_machine(ssh)
+
+
+def _names_this_machine(name: str | None) -> bool:
+    """``name`` is this machine by its own account: no DNS lookup (a name
+    that only resolves here, such as an /etc/hosts alias, stays remote)."""
+    if name is None or name in LOCAL_HOSTNAMES:
+        return True
+    import socket
+
+    wanted = name.lower().rstrip(".")
+    own = socket.gethostname().lower().rstrip(".")
+    short = own.split(".")[0]
+    if wanted in (own, short):
+        return True
+    if not wanted.startswith(short + ".") or "." in own:
+        return False
+    # A fully qualified form of a short host name: ask for our own FQDN
+    # only now (it may take a resolver round trip), and only a dotted one
+    # counts (getfqdn falls back to names such as 'localhost').
+    fqdn = socket.getfqdn().lower().rstrip(".")
+    return wanted == fqdn and fqdn.startswith(short + ".")
+
+
+def binds_beyond_loopback(interface: str | None) -> bool:
+    """Whether a server told ``--host interface`` is reachable from other
+    machines: anything but a loopback address or ``localhost`` (a host
+    name resolves to some interface of the machine; 0.0.0.0 and :: are
+    all of them)."""
+    if interface is None:
+        return False
+    import ipaddress
+
+    if interface.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(interface.strip("[]")).is_loopback
+    except ValueError:
+        return True
+
+
+def exposure_problem(cluster: Cluster, frontend: Frontend, service: Service,
+                     local: bool) -> ConfigError | None:
+    """A server nobody chose to expose would have to listen beyond loopback:
+    on a frontend reached directly (no SSH tunnel) from this machine, when
+    the service names no ``network_interface``. The previous package bound
+    every interface then; binding beyond loopback must be written."""
+    if local or cluster.tunnel or service.get("network_interface"):
+        return None
+    tunnel = cluster.field_spans.get("tunnel")
+    where = f" (at {tunnel})" if tunnel else f" (defined in {cluster.span})"
+    return ConfigError(
+        f"frontend '{frontend.name}' of cluster '{cluster.name}' is reached without an SSH "
+        f"tunnel, so its {service.kind} would have to listen beyond loopback, but it names "
+        "no network_interface", service.span,
+        f"write 'tunnel: true' in cluster '{cluster.name}'{where} to keep it on loopback "
+        f"behind SSH, or 'network_interface: ADDRESS' under this {service.kind} (0.0.0.0: "
+        "every interface; it has no authentication, so anyone who reaches it can use it)")
 
 
 def service_directory(service: Service, name: str, local: bool) -> str | None:

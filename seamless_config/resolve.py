@@ -18,7 +18,8 @@ from . import paths
 from .context import Context, Origin, Problem, ServiceUse, Setting, Warn
 from .errors import ConfigError
 from .evaluator import Evaluation, queue_problem
-from .model import Cluster, frozen_map, is_local_frontend, service_directory
+from .model import (Cluster, binds_beyond_loopback, exposure_problem, frozen_map,
+                    is_local_frontend, service_directory)
 
 FILE_SETTINGS = ("project", "subproject", "cluster", "execution", "queue", "remote",
                  "persistent", "record", "node", "nparallel")
@@ -301,13 +302,17 @@ class _Deriver:
                 "add '- queue: NAME' (" + (", ".join(cluster.queues) or "no queues are defined")
                 + ") or a default_queue to the cluster"), service)
             return None
+        local = is_local_frontend(cluster, frontend, self.local_cluster)
+        exposed = exposure_problem(cluster, frontend, frontend.services[host_service], local)
+        if exposed is not None:
+            self.r.problem(exposed, service)
+            return None
         if service == "pure_daskserver":
             key = paths.pure_dask_key(cluster.name, _value(settings, "queue"))
             return ServiceUse(service, frontend, "rw", key)
         if service in ("jobserver", "daskserver"):
             return ServiceUse(service, frontend, "rw",
                               paths.service_key(service, cluster.name, "rw", scope))
-        local = is_local_frontend(cluster, frontend, self.local_cluster)
         root = service_directory(frontend.services[service],
                                  "bufferdir" if service == "hashserver" else "database_dir", local)
         data = paths.join(root, storage) + ("/seamless.db" if service == "database" else "")
@@ -319,3 +324,36 @@ def _missing_hint(service: str) -> str:
     if service in ("hashserver", "database"):
         return "add it to a frontend, or write 'persistent: false' to run without storage"
     return "add it to a frontend, or choose another execution mode"
+
+
+# What anyone who reaches an exposed server can do with it: none of them
+# asks who is calling.
+_EXPOSED_POWERS = {
+    "hashserver": "read and write its buffers",
+    "database": "read and write its records",
+    "jobserver": "give it jobs, which run code as you",
+    "daskserver": "submit tasks to its Dask scheduler, which run code as you",
+    "pure_daskserver": "submit tasks to its Dask scheduler, which run code as you",
+}
+
+
+def exposure_warnings(ctx: Context) -> list[Warn]:
+    """One warning per server of ``ctx`` told to listen beyond loopback (an
+    explicit non-loopback network_interface): they have no authentication,
+    so anyone who reaches that interface can use them. ``check`` and
+    ``explain`` show these; loading stays quiet (the user wrote it)."""
+    found = []
+    for use in ctx.services:
+        kind = "daskserver" if use.service == "pure_daskserver" else use.service
+        svc = use.frontend.services.get(kind)
+        interface = svc.get("network_interface") if svc is not None else None
+        if not binds_beyond_loopback(interface):
+            continue
+        where = ("this machine" if is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster)
+                 else f"frontend '{use.frontend.name}'")
+        found.append(Warn(
+            f"the {use.service} on {where} of cluster '{ctx.cluster.name}' will listen on "
+            f"{interface}, beyond loopback, without authentication: anyone who reaches that "
+            f"address can {_EXPOSED_POWERS[use.service]}",
+            svc.field_spans.get("network_interface", svc.span)))
+    return found

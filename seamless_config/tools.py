@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ._record import frozen_record
 from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
 from .launch.spec import STATUS_FILE, LaunchSpec
-from .model import (Cluster, Frontend, Queue, Service, frozen_map,
+from .model import (Cluster, Frontend, Queue, Service, exposure_problem, frozen_map,
                     is_local_frontend, plain, service_directory)
 from .names import node_problem, path_problem
 from .paths import scope_subpath, storage_subpath
@@ -39,11 +39,11 @@ DERIVED = {"key": frozenset(), "workdir": frozenset({"key"}), "log_file": frozen
 REQUIRED_DIRS = ("bufferdir", "database_dir")
 CLUSTER_STRINGS = {"local": "distributed::LocalCluster", "slurm": "dask_jobqueue::SLURMCluster",
                    "oar": "dask_jobqueue::OARCluster"}
-# remote-http-launcher's own default: the server binds where it will look.
-# Without network_interface a server binds loopback when only this machine
-# (or an SSH tunnel ending on the frontend) talks to it, and every
-# interface when clients elsewhere must reach it directly.
-LOOPBACK, ALL_INTERFACES = "127.0.0.1", "0.0.0.0"
+# Without network_interface a server binds loopback: only this machine, or
+# an SSH tunnel ending on the frontend, talks to it. A frontend reached
+# directly needs the user to say where to listen (model.exposure_problem):
+# the servers have no authentication.
+LOOPBACK = "127.0.0.1"
 KEY_RE = re.compile(r"[A-Za-z0-9._-]+")
 # Queue fields passed to the dask wrapper, in the order it documents them;
 # the ones it reads as dask config keys are spelled with '-' there.
@@ -178,10 +178,11 @@ def service_spec(service: str, *, cluster: Cluster, frontend: Frontend | None, m
         check_dask_queue(cluster, queue)
     scope = _Scope(project, subproject or None, stage or None, substage or None)
     local = is_local_frontend(cluster, frontend, local_cluster)
-    values = _inputs(tool, cluster, frontend, svc, mode, scope, queue, local)
+    interface = _interface(cluster, frontend, svc, local)
+    values = _inputs(tool, cluster, frontend, svc, mode, scope, queue, local, interface)
     return LaunchSpec(**_rendered(tool, values), **_placement(cluster, frontend, local),
                       conda=(queue.get("conda") if queue else None) or svc.get("conda"),
-                      network_interface=_interface(svc, local or bool(cluster.tunnel)),
+                      network_interface=interface,
                       port_start=svc.get("port_start"), port_end=svc.get("port_end"),
                       file_parameters=_file_parameters(service, cluster, queue, node, record,
                                                        file_parameters),
@@ -258,7 +259,7 @@ def _placement(cluster: Cluster, frontend: Frontend, local: bool) -> dict[str, A
 
 
 def _inputs(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service, mode: str,
-            scope: _Scope, queue: Queue | None, local: bool) -> dict[str, Any]:
+            scope: _Scope, queue: Queue | None, local: bool, interface: str) -> dict[str, Any]:
     """The declared variables of ``tool``, each computed from the model."""
     every = {
         "cluster": cluster.name, "mode": mode, "queue": queue.name if queue else None,
@@ -268,15 +269,21 @@ def _inputs(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service, m
         "writable": mode == "rw", "workers": cluster.workers or 1,
         "cluster_string": CLUSTER_STRINGS.get(cluster.type),
         "port_start": svc.get("port_start"), "port_end": svc.get("port_end"),
-        "network_interface": _interface(svc, local or bool(cluster.tunnel)),
+        "network_interface": interface,
     }
     values = {name: every[name] for name in tool.variables}
     _check_required(tool, cluster, frontend, svc, values)
     return values
 
 
-def _interface(svc: Service, loopback: bool) -> str:
-    return svc.get("network_interface") or (LOOPBACK if loopback else ALL_INTERFACES)
+def _interface(cluster: Cluster, frontend: Frontend, svc: Service, local: bool) -> str:
+    """Where the server listens. resolve.py reports the same problem where
+    the configuration is evaluated; this guard covers specs built for a
+    frontend chosen otherwise (configure_*(frontend_name=...), services)."""
+    problem = exposure_problem(cluster, frontend, svc, local)
+    if problem is not None:
+        raise problem
+    return svc.get("network_interface") or LOOPBACK
 
 
 def _directory(svc: Service, name: str, local: bool) -> str | None:
