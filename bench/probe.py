@@ -1,14 +1,20 @@
 """One benchmark task in a fresh interpreter of either side.
 
-Usage: python probe.py ours|old TASK [WORKDIR]
+Usage: python probe.py ours|old TASK [ARG...]
 Prints one JSON line: ``op_ms`` (the task's own time inside this process,
-after the import unless the task is the import) and the module's file, so
-the harness can check which package really ran. Stdlib only: it runs under
-the old package's venv as well.
+after the import unless the task is the import), the module's file, so
+the harness can check which package really ran, and for some tasks the
+parts of ``op_ms``. Stdlib only: it runs under the old package's venv as
+well.
 """
 
 import sys
 import time
+
+# What a script that uses the runtime imports itself; the "script" tasks
+# import it before their clock starts (it also brings seamless_remote's
+# buffer and database clients, and the select module of seamless_config).
+RUNTIME_IMPORTS = "import seamless; from seamless.transformer import direct"
 
 
 def _import():
@@ -49,9 +55,96 @@ def _configure(side, sc, workdir):
     return time.perf_counter() - t
 
 
-def main(side, task, workdir=None):
+def _runtime():
+    """The runtime, imported the way a script that uses it does: untimed,
+    so nothing it imports for itself counts. Returns the transformation
+    the script runs, and which of our modules the runtime had imported."""
+    import seamless
+    from seamless.transformer import direct
+
+    @direct
+    def add(a, b):
+        return a + b
+
+    ours = sorted(m for m in sys.modules if m.split(".")[0] == "seamless_config")
+    return seamless, add, ours
+
+
+def _first_use(seamless, add):
+    """One transformation against the cached storage: where whatever the
+    configuration left for the first use (launched clients connecting,
+    health checks) is paid. Returns its time."""
+    t = time.perf_counter()
+    result = add(2, 5)
+    elapsed = time.perf_counter() - t
+    if result != 7:
+        raise SystemExit(f"the transformation gave {result!r}, not 7")
+    return elapsed
+
+
+def _script(workdir):
+    """init() in a script that then runs one transformation: the package's
+    import and init() plus the first transformation, after the runtime's
+    own imports."""
+    seamless, add, preloaded = _runtime()
+    t = time.perf_counter()
+    import seamless.config as config
+
+    config.init(workdir=workdir)
+    init = time.perf_counter() - t
+    first = _first_use(seamless, add)
+    _check_storage(seamless)
+    seamless.close()
+    return init + first, {"init_ms": init * 1000, "first_ms": first * 1000,
+                          "runtime_imported": len(preloaded)}
+
+
+def _script_base(hashserver_url, bufferdir, database_url):
+    """The same transformation with no configuration package at work: the
+    runtime is handed the running servers by hand (extern clients, as
+    seamless-remote defines them) and runs it. What this takes is the
+    runtime's own cost, which the harness subtracts."""
+    seamless, add, preloaded = _runtime()
+    from seamless_remote import buffer_remote, database_remote
+
+    t = time.perf_counter()
+    database_remote.define_extern_client("bench-db", "database", url=database_url,
+                                         readonly=False)
+    database_remote.activate(no_main=True, extern_clients=["bench-db"])
+    buffer_remote.define_extern_client("bench-folder", "bufferfolder", directory=bufferdir,
+                                       readonly=True)
+    buffer_remote.define_extern_client("bench-buffer", "hashserver", url=hashserver_url,
+                                       readonly=False)
+    buffer_remote.activate(no_main=True, extern_clients=["bench-folder", "bench-buffer"])
+    setup = time.perf_counter() - t
+    first = _first_use(seamless, add)
+    _check_storage(seamless)
+    seamless.close()
+    return setup + first, {"init_ms": setup * 1000, "first_ms": first * 1000,
+                           "runtime_imported": len(preloaded)}
+
+
+def _check_storage(seamless):
+    """The run must have had the cached storage (a write server for
+    buffers, a read server for results): otherwise it measured an
+    in-memory run."""
+    from seamless_remote import buffer_remote, database_remote
+
+    if not (buffer_remote.has_write_server() and database_remote.has_read_server()):
+        raise SystemExit("the runtime has no buffer write server or database: "
+                         "the transformation did not use the cached storage")
+
+
+def main(side, task, *args):
     if task == "bare":
         return None, None
+    if task == "script":
+        op, parts = _script(*args)
+        return op, sys.modules["seamless_config"], parts
+    if task == "script-base":
+        op, parts = _script_base(*args)
+        return op, sys.modules["seamless_config"], parts
+    workdir = args[0] if args else None
     if side == "old":
         # 0.3.2 imports seamless_transformer (0.2-0.4 s: numpy and the
         # Seamless runtime) on every load, only to reset its record mode, and
@@ -88,8 +181,9 @@ def main(side, task, workdir=None):
 
 
 if __name__ == "__main__":
-    op, module = main(*sys.argv[1:])
+    op, module, *parts = main(*sys.argv[1:])
     import json  # after the timing: seamless_config may import it itself
 
     print(json.dumps({"op_ms": None if op is None else op * 1000,
-                      "module": getattr(module, "__file__", None)}))
+                      "module": getattr(module, "__file__", None),
+                      **(parts[0] if parts else {})}))

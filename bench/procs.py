@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SERVER_BINARIES = {"hashserver": "hashserver", "seamless-database": "database"}
 _LIVE: dict[int, subprocess.Popen] = {}  # children not yet waited for
@@ -26,6 +26,7 @@ class Sample:
     rc: int
     op_ms: float | None  # what the probe timed inside the child, if any
     stderr: str
+    info: dict = field(default_factory=dict)  # the probe's other figures, if any
 
 
 def run_timed(argv, env, cwd, scratch: str) -> Sample:
@@ -55,20 +56,24 @@ def run_together(argvs, env, cwd, scratch: str) -> list[Sample]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.close()
         err.close()
+        report = _probe_report(os.path.join(scratch, f"out{i}"))
+        op = report.pop("op_ms", None)
         samples.append(Sample(wall, usage.ru_maxrss, proc.returncode,
-                              _probe_op(os.path.join(scratch, f"out{i}")),
-                              _tail(os.path.join(scratch, f"err{i}"))))
+                              None if op is None else float(op),
+                              _tail(os.path.join(scratch, f"err{i}")), report))
     return samples
 
 
-def _probe_op(path: str) -> float | None:
-    """The probe's last stdout line is JSON with op_ms; CLIs print none."""
+def _probe_report(path: str) -> dict:
+    """The probe's last stdout line is JSON with op_ms (and maybe more);
+    CLIs print none."""
     try:
         with open(path) as f:
             lines = f.read().strip().splitlines()
-        return float(json.loads(lines[-1])["op_ms"]) if lines else None
-    except (ValueError, KeyError, TypeError, IndexError):
-        return None
+        report = json.loads(lines[-1]) if lines else {}
+        return report if isinstance(report, dict) else {}
+    except (ValueError, IndexError):
+        return {}
 
 
 def _tail(path: str, lines: int = 3) -> str:
@@ -144,3 +149,21 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def running_servers(launcher_dir: str) -> dict[str, tuple[str, str]]:
+    """The servers a side's seamless-init left running, from its launcher
+    state files: service -> (loopback URL, work directory). Both packages
+    write ``server/<service>-<cluster>-<mode>-<path>.json`` with ``status``
+    ``running`` and the ``port`` the server bound."""
+    found: dict[str, tuple[str, str]] = {}
+    folder = os.path.join(launcher_dir, "server")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        service = name.split("-", 1)[0]
+        if not name.endswith(".json") or service not in SERVER_BINARIES.values():
+            continue
+        with open(os.path.join(folder, name)) as f:
+            state = json.load(f)
+        if state.get("status") == "running" and state.get("port"):
+            found[service] = (f"http://127.0.0.1:{int(state['port'])}", state.get("workdir", ""))
+    return found
