@@ -213,20 +213,52 @@ def test_the_reader_and_writer_directly(tmp_path, monkeypatch):
         assert paths.cache_dir() is None
 
 
-def tamper_tools_cache(folder) -> None:
-    """Rewrite the cached tools.yaml templates so that the hashserver's
-    command would start another program (what the issue did with marshal)."""
-    import marshal
-
+def tools_cache(folder) -> str:
     from seamless_config import template
 
-    path = os.path.join(str(folder), f"tools-v{template.FORMAT}.marshal")
-    with open(path, "rb") as f:
-        fmt, text, raw, data = marshal.load(f)
-    command = raw["hashserver"]["command"]
-    data[command] = template.to_data(template.parse("evil-program {workdir}").items)
-    with open(path, "wb") as f:
-        marshal.dump((fmt, text, raw, data), f)
+    return os.path.join(str(folder), f"tools-v{template.FORMAT}.json")
+
+
+def tamper_tools_cache(folder, *, consistent: bool = True) -> None:
+    """Rewrite the cached tools.yaml so that the hashserver's command would
+    start another program (what the issue did with marshal). ``consistent``:
+    the data and its parsed template both say so, as a forger would write
+    it; otherwise only the parsed template does."""
+    from seamless_config import template
+
+    with open(tools_cache(folder), "rb") as f:
+        doc = json.load(f)
+    evil = "evil-program {workdir}"
+    old = doc["tools"]["hashserver"]["command"]
+    if consistent:
+        doc["tools"]["hashserver"]["command"] = evil
+        doc["templates"].pop(old)
+        doc["templates"][evil] = template.to_data(template.parse(evil).items)
+    else:
+        doc["templates"][old] = template.to_data(template.parse(evil).items)
+    with open(tools_cache(folder), "w") as f:
+        json.dump(doc, f)
+
+
+def test_the_tools_cache_is_json_read_without_marshal(project, monkeypatch):
+    import marshal
+
+    from seamless_config import tools
+
+    root, folder = project
+    assert plan(root)[0] == 0  # fills the cache
+    assert not [n for n in os.listdir(folder) if n.endswith(".marshal")]
+    assert stat.S_IMODE(os.stat(tools_cache(folder)).st_mode) == 0o600
+    with open(tools_cache(folder), "rb") as f:
+        doc = json.load(f)
+    assert doc["tools_yaml"] == tools._tools_text()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("marshal was used")
+    monkeypatch.setattr(marshal, "load", refuse)
+    monkeypatch.setattr(marshal, "loads", refuse)
+    raw, parsed = tools._read_tools_cache(tools_cache(folder), tools._tools_text())
+    assert raw == doc["tools"] and set(parsed) == set(doc["templates"])
 
 
 def test_a_tools_cache_in_a_folder_of_another_user_is_not_read(project):
@@ -239,8 +271,6 @@ def test_a_tools_cache_in_a_folder_of_another_user_is_not_read(project):
     assert argv[0] == "hashserver"
 
 
-@pytest.mark.xfail(strict=True, reason="tools.py (the lead's) still opens its cache file "
-                   "itself; it must read it with paths.read_cache_file")
 def test_a_tools_cache_file_of_another_user_is_not_read(project):
     root, folder = project
     assert plan(root)[0] == 0
@@ -250,3 +280,71 @@ def test_a_tools_cache_file_of_another_user_is_not_read(project):
     code, argv, err = plan(root)
     assert code == 0, err
     assert argv[0] == "hashserver"
+    assert f"{WARNING} {tools_cache(folder)}: it is owned by uid {NOBODY}" in err
+
+
+def test_a_template_that_is_not_its_source_is_not_used(project):
+    """Even in our own folder: a parsed template is used only when it
+    prints back to the source it is filed under; the file is rebuilt."""
+    root, folder = project
+    assert plan(root)[0] == 0
+    tamper_tools_cache(folder, consistent=False)
+    code, argv, err = plan(root)
+    assert code == 0, err
+    assert argv[0] == "hashserver"
+    with open(tools_cache(folder), "rb") as f:
+        assert "evil-program" not in f.read().decode()
+
+
+def _cached_doc(project):
+    from seamless_config import tools
+
+    root, folder = project
+    assert plan(root)[0] == 0
+    with open(tools_cache(folder), "rb") as f:
+        return tools, tools_cache(folder), json.load(f)
+
+
+@pytest.mark.parametrize("damage", [
+    "format 1", "another tools.yaml", "a template missing", "a template too many",
+    "text with a space", "text with a brace", "a variable's name", "an unknown filter",
+    "a field missing", "a field of another type", "not an object", "nested too deep"])
+def test_a_cache_document_that_is_not_what_we_wrote_is_rebuilt(project, damage):
+    tools, path, doc = _cached_doc(project)
+    text = tools._tools_text()
+    assert tools._read_tools_cache(path, text) is not None
+    command = doc["tools"]["hashserver"]["command"]
+    if damage == "format 1":
+        doc["format"] = 1
+    elif damage == "another tools.yaml":
+        doc["tools_yaml"] = text + "\n"
+    elif damage == "a template missing":
+        doc["templates"].pop(command)
+    elif damage == "a template too many":
+        doc["templates"]["spare {workdir}"] = [["text", "spare"]]
+    elif damage == "text with a space":  # one argv word where the source has two
+        database = doc["tools"]["database"]["command"]
+        first, space, second, *rest = doc["templates"][database]
+        assert (first[0], space, second) == ("text", ["space"], ["text", "--writable"])
+        doc["templates"][database] = [["text", first[1] + " --writable"], *rest]
+    elif damage == "text with a brace":  # prints back right, renders the braces as text
+        workdir = doc["tools"]["hashserver"]["workdir"]
+        assert workdir == "{bufferdir}{storage_path}"
+        doc["templates"][workdir] = [["text", workdir]]
+    elif damage == "a variable's name":  # prints back right, names no variable
+        workdir = doc["tools"]["hashserver"]["workdir"]
+        doc["templates"][workdir] = [["var", "bufferdir}{storage_path", []]]
+    elif damage == "an unknown filter":
+        doc["templates"][command] = [["var", "workdir", ["eval"]]]
+    elif damage == "a field missing":
+        del doc["tools"]["database"]["handshake"]
+    elif damage == "a field of another type":
+        doc["tools"]["database"]["variables"] = 7
+    elif damage == "not an object":
+        doc = [doc]
+    with open(path, "w") as f:
+        if damage == "nested too deep":  # json.loads itself gives up
+            f.write('{"format": 2, "templates": ' + "[" * 100000 + "]" * 100000 + "}")
+        else:
+            f.write(json.dumps(doc))
+    assert tools._read_tools_cache(path, text) is None

@@ -78,35 +78,41 @@ def _tools_text() -> str:
 
 def _tools_data() -> tuple[Mapping[str, Any], dict[str, "template.Template"]]:
     """``tools.yaml`` as data, and its templates parsed. Both are kept in
-    one file in the user's cache directory, valid while ``tools.yaml``'s
+    one JSON file in the user's cache directory, valid while ``tools.yaml``'s
     text is the one they were made from: a process then needs neither YAML
-    (~13 ms to import where nothing else did) nor lark (~20 ms). The file
-    is ``marshal`` data, which the interpreter reads without importing
-    anything, and is only ever read back from the user's own directory."""
+    (~13 ms to import where nothing else did) nor lark (~20 ms). JSON holds
+    no code, the file is read only through ``paths.read_cache_file`` (this
+    user's, private, regular), and each template is checked against its
+    source before use."""
     from . import template
 
     text = _tools_text()
     path = _tools_cache_path(template.FORMAT)
-    cached = _read_tools_cache(path, text)
+    cached = None if path is None else _read_tools_cache(path, text)
     if cached is not None:
         return cached
-    import marshal
+    import json
 
     import yaml
 
     from .paths import write_cache_file
 
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    sources = sorted({body[part] for body in raw.values() for part in DERIVED})
-    parsed = {src: template.parse(src) for src in sources}
+    parsed = {src: template.parse(src) for src in sorted(_template_sources(raw))}
     if path is not None:
-        cached = (TOOLS_CACHE_FORMAT, text, raw,
-                  {src: template.to_data(t.items) for src, t in parsed.items()})
-        write_cache_file(path, lambda f: marshal.dump(cached, f))
+        blob = json.dumps({"format": TOOLS_CACHE_FORMAT, "tools_yaml": text, "tools": raw,
+                           "templates": {src: template.to_data(t.items)
+                                         for src, t in parsed.items()}}).encode()
+        write_cache_file(path, lambda f: f.write(blob))
     return raw, parsed
 
 
-TOOLS_CACHE_FORMAT = 1  # bump when the cached tuple changes shape
+TOOLS_CACHE_FORMAT = 2  # bump when the cached document changes shape (1: marshal)
+
+
+def _template_sources(raw: Mapping[str, Any]) -> set[str]:
+    """Every template source ``tools.yaml`` uses."""
+    return {body[part] for body in raw.values() for part in DERIVED}
 
 
 def _tools_cache_path(fmt: int) -> str | None:
@@ -117,28 +123,81 @@ def _tools_cache_path(fmt: int) -> str | None:
     from .paths import cache_dir
 
     folder = cache_dir()
-    return None if folder is None else os.path.join(folder, f"tools-v{fmt}.marshal")
+    return None if folder is None else os.path.join(folder, f"tools-v{fmt}.json")
 
 
-def _read_tools_cache(path: str | None, text: str):
-    import marshal
+def _read_tools_cache(path: str, text: str):
+    """(data, templates) from the cache file, or None when it is absent,
+    unsafe to read, written for another tools.yaml, or not what it claims:
+    its templates must be exactly those its data uses, each one printing
+    back to its own source."""
+    import json
 
     from . import template
+    from .paths import read_cache_file
 
+    blob = read_cache_file(path)
+    if blob is None:
+        return None
     try:
-        with open(path, "rb") as f:
-            fmt, cached_text, raw, data = marshal.load(f)
-        if fmt != TOOLS_CACHE_FORMAT or cached_text != text:
+        doc = json.loads(blob)
+        if doc["format"] != TOOLS_CACHE_FORMAT or doc["tools_yaml"] != text:
             return None
-        return raw, {src: template.from_data(src, items) for src, items in data.items()}
-    except (OSError, TypeError, ValueError, KeyError, IndexError, EOFError):
-        return None  # absent or unreadable: parse again
+        raw, data = doc["tools"], doc["templates"]
+        if set(data) != _template_sources(raw):
+            return None
+        parsed = {src: template.from_data(src, items) for src, items in data.items()}
+        if not all(_source_of(t.items) == _spaced(src) for src, t in parsed.items()):
+            return None
+        _defs(raw, parsed)  # every field tool_defs reads is there, of its type
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+        return None  # not a document we wrote: parse again
+    return raw, parsed
+
+
+# The template language's tokens (grammar/template.lark), to print a parsed
+# template back; a cached one is used only when that gives its source, so
+# that its data cannot say more, or other, than tools.yaml.
+_TEXT = re.compile(r"[^\s{}\[\]]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _spaced(source: str) -> str:
+    return re.sub(r"\s+", " ", source)
+
+
+def _source_of(items) -> str | None:
+    """The source a parse would have read ``items`` from (whitespace as one
+    space), or None when an item could not have come from a parse."""
+    from . import template
+
+    out = []
+    for item in items:
+        if isinstance(item, template.Text) and _TEXT.fullmatch(item.value):
+            out.append(item.value)
+        elif isinstance(item, template.Space):
+            out.append(" ")
+        elif isinstance(item, template.Var) and _NAME.fullmatch(item.name):
+            out.append("{" + "|".join((item.name, *item.filters)) + "}")
+        elif isinstance(item, template.Flag) and _NAME.fullmatch(item.name):
+            out.append("{" + item.name + "?}")
+        elif isinstance(item, template.Fragment):
+            inner = _source_of(item.items)
+            if inner is None:
+                return None
+            out.append("[" + inner + "]")
+        else:
+            return None
+    return "".join(out)
 
 
 @functools.cache
 def tool_defs() -> Mapping[str, ToolDef]:
     """``tools.yaml``, read and checked once, on first use."""
-    raw, parsed = _tools_data()
+    return _defs(*_tools_data())
+
+
+def _defs(raw: Mapping[str, Any], parsed) -> Mapping[str, ToolDef]:
     if sorted(raw) != sorted(SERVICES):
         raise ValueError(f"tools.yaml must describe exactly: {', '.join(SERVICES)}")
     return frozen_map({name: _tool_def(name, body, parsed) for name, body in raw.items()})
