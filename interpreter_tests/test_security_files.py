@@ -54,6 +54,7 @@ hpc:
   default_queue: q
   queues:
     q: {walltime: "01:00:00", cores: 2, memory: 2GB}
+  tunnel: true
 """
 PROJECT = "- project: p\n- cluster: hpc\n- remote: daskserver\n"
 
@@ -68,7 +69,7 @@ def bomb(levels: int = 9, where: str = "extra_dask_config") -> str:
              "        a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"        a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]"
               for i in range(1, levels)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["  tunnel: true"]) + "\n"
 
 
 def stage_bomb(levels: int = 9) -> str:

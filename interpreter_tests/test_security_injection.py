@@ -48,8 +48,8 @@ TEMPLATE = """\
         - hostname: {hostname}
           ssh_hostname: {ssh_hostname}
           hashserver: {{bufferdir: {bufferdir}, conda: {conda}, network_interface: {network_interface}}}
-          database: {{database_dir: {database_dir}}}
-          daskserver: {{conda: {conda}}}
+          database: {{database_dir: {database_dir}, network_interface: {network_interface}}}
+          daskserver: {{conda: {conda}, network_interface: {network_interface}}}
       default_queue: {queue}
       memory_per_core_property_name: {memory_per_core_property_name}
       queues:
