@@ -10,8 +10,10 @@ loopback stay on loopback."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import textwrap
+from pathlib import Path
 
 import psutil
 import pytest
@@ -323,7 +325,9 @@ def test_batch_workers_of_a_loopback_scheduler_are_told_to_stay_there(host, args
 
 def test_oar_workers_of_a_loopback_scheduler_listen_on_loopback(oar, fake_home, tmp_path):
     """Real OAR jobs (dask-worker started by OAR, not by us): on today's
-    code their worker and HTTP server listened on 0.0.0.0 and [::]."""
+    code their worker and HTTP server listened on 0.0.0.0 and [::]. And
+    OAR's OAR.*.stdout/.stderr land in the scheduler's work directory
+    (oarsub reads $PWD), not in the directory init ran in."""
     from seamless_config.dask_client import get_dask_client
 
     write_tree(tmp_path / "w", {"seamless.yaml": f"""
@@ -348,7 +352,8 @@ def test_oar_workers_of_a_loopback_scheduler_listen_on_loopback(oar, fake_home, 
         - persistent: false
         """})
     seamless_config.init(str(tmp_path / "w"))
-    scheduler_port = state.read_server("pure-daskserver-batch--q")["port"]
+    record = state.read_server("pure-daskserver-batch--q")
+    scheduler_port = record["port"]
     with get_dask_client(timeout=60) as client:
         client.wait_for_workers(1, timeout=120)
         assert client.submit(lambda x: x * 2, 21).result(timeout=60) == 42
@@ -358,3 +363,5 @@ def test_oar_workers_of_a_loopback_scheduler_listen_on_loopback(oar, fake_home, 
         assert len(workers) == 1
         addresses = listening(workers[0].pid)
     assert addresses == {"127.0.0.1"}
+    workdir = Path(os.path.expanduser(record["workdir"]))
+    assert list(workdir.glob("OAR.*.stdout")) and not list(Path.cwd().glob("OAR.*"))
