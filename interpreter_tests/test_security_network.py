@@ -240,7 +240,11 @@ def test_other_clusters_named_after_this_machine_need_the_users_word(tree, home,
 def test_this_machines_names(monkeypatch, own, fqdn, name, expected):
     monkeypatch.setattr(socket, "gethostname", lambda: own)
     monkeypatch.setattr(socket, "getfqdn", lambda *a: fqdn)
-    assert model._names_this_machine(name) is expected
+    model._own_fqdn.cache_clear()
+    try:
+        assert model._names_this_machine(name) is expected
+    finally:
+        model._own_fqdn.cache_clear()
 
 
 def test_init_launches_it_here_on_loopback_without_ssh(fake_home, tmp_path):

@@ -7,6 +7,7 @@ so explanations can point at the line that defined it.
 
 from __future__ import annotations
 
+import functools
 import os
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -149,10 +150,17 @@ def _names_this_machine(name: str | None) -> bool:
     if not wanted.startswith(short + ".") or "." in own:
         return False
     # A fully qualified form of a short host name: ask for our own FQDN
-    # only now (it may take a resolver round trip), and only a dotted one
-    # counts (getfqdn falls back to names such as 'localhost').
-    fqdn = socket.getfqdn().lower().rstrip(".")
+    # only now, once per process (it may take a resolver round trip), and
+    # only a dotted one counts (getfqdn falls back to names like 'localhost').
+    fqdn = _own_fqdn()
     return wanted == fqdn and fqdn.startswith(short + ".")
+
+
+@functools.cache
+def _own_fqdn() -> str:
+    import socket
+
+    return socket.getfqdn().lower().rstrip(".")
 
 
 def binds_beyond_loopback(interface: str | None) -> bool:
