@@ -79,6 +79,11 @@ def test_sigkilled_server_is_relaunched(fake_home, tmp_path):
     spec = hashserver_spec(tmp_path, "hashserver-local-rw-sigkill")
     first = ensure_service(spec)
     os.kill(first.pid, signal.SIGKILL)
+    # Until it is dead (a zombie, or reaped), a dying process has lost its
+    # command line and is not yet a zombie: it would pass for another program.
+    deadline = time.monotonic() + 10
+    while pid_alive(first.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
     with pytest.warns(SeamlessConfigWarning, match=rf"its process \(pid {first.pid}\) is gone"):
         second = ensure_service(spec)
     assert second.launched and second.pid != first.pid
