@@ -10,7 +10,8 @@ from seamless_config.errors import ConfigError
 from seamless_config.loading import evaluate_workdir
 
 
-def slurm(queue: str, frontend: str = "daskserver: {}", *extra: str) -> str:
+def slurm(queue: str, frontend: str = "daskserver: {network_interface: 0.0.0.0}",
+          *extra: str) -> str:
     lines = ["- project: p", "- clusters:", "    hpc:", "      type: slurm",
              "      frontends:", "        - hostname: login.example",
              f"          {frontend}", "      default_queue: q", "      queues:",
@@ -70,5 +71,6 @@ def test_dask_mistakes(tree, text, message):
 
 def test_node_on_a_batch_cluster_is_fine(tree):
     ctx = evaluate_workdir(str(tree({"seamless.yaml": slurm(
-        '{cores: 1, memory: 1GB, walltime: "01:00:00"}', "daskserver: {}", "- node: n1")})))
+        '{cores: 1, memory: 1GB, walltime: "01:00:00"}', "daskserver: {network_interface: 0.0.0.0}",
+        "- node: n1")})))
     assert plan(ctx)[0].file_parameters["job_extra_directives"] == ["--nodelist=n1"]

@@ -18,9 +18,9 @@ hpc:
   type: slurm
   frontends:
     - hostname: login.hpc.example
-      hashserver: {bufferdir: /hpc/buffers}
-      database: {database_dir: /hpc/db}
-      daskserver: {port_start: 60300, port_end: 60399}
+      hashserver: {bufferdir: /hpc/buffers, network_interface: 0.0.0.0}
+      database: {database_dir: /hpc/db, network_interface: 0.0.0.0}
+      daskserver: {port_start: 60300, port_end: 60399, network_interface: 0.0.0.0}
   default_queue: cpu
   queues:
     cpu:
@@ -47,7 +47,7 @@ grid:
   type: oar
   frontends:
     - hostname: front.grid.example
-      daskserver: {}
+      daskserver: {network_interface: 0.0.0.0}
   memory_per_core_property_name: memcore
   default_queue: whole
   queues:

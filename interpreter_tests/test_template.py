@@ -177,9 +177,9 @@ def test_tools_reads_its_cache_and_survives_a_corrupt_one(tmp_path, monkeypatch)
                                  text=True, check=True).stdout.strip()
     assert run() == "True True"  # first time: read and parsed, then cached
     assert run() == "False False"  # from the cache: neither YAML nor lark
-    (cache,) = (tmp_path / "seamless-config").glob("tools-*.marshal")
+    (cache,) = (tmp_path / "seamless-config").glob("tools-*.json")
     whole = cache.read_bytes()
-    for damaged in (b"{not marshal", whole[: len(whole) // 2], b""):
+    for damaged in (b"{not json", whole[: len(whole) // 2], b""):
         cache.write_bytes(damaged)
         assert run() == "True True"  # ignored and rebuilt
         assert run() == "False False"

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .dask_cluster import JOBQUEUE_KINDS, DaskPlan, plan_for
+from .dask_cluster import JOBQUEUE_KINDS, DaskPlan, bind_workers, plan_for
 from .errors import ConfigError
 
 SCHEDULER = "tcp://<scheduler-address>:<scheduler-port>"
@@ -130,4 +130,14 @@ def for_context(ctx, *, python: str | None = None,
         raise ConfigError(f"queue '{queue.name if queue else '?'}' of cluster "
                           f"'{ctx.cluster.name}' does not make a valid job: {exc}",
                           queue.span if queue else ctx.cluster.span) from None
-    return render(plan, python=python, packaged_defaults=packaged_defaults)
+    return render(bind_workers(plan, _pure_dask_interface(ctx)), python=python,
+                  packaged_defaults=packaged_defaults)
+
+
+def _pure_dask_interface(ctx) -> str | None:
+    """Where our pure-Dask scheduler listens (its workers follow it onto
+    loopback); None for seamless-dask's daskserver, whose wrapper is not ours."""
+    from .effects import spec_for
+
+    use = ctx.service("pure_daskserver")
+    return None if use is None else spec_for(ctx, use).network_interface
