@@ -337,11 +337,13 @@ def stop_key(host, key: str, record: dict[str, Any]) -> str | None:
 def stop(target: Target) -> Stopped:
     """Stop the target's server (data untouched) and close its tunnel."""
     client = state.read_client(target.key)
+    # The tunnel first: its remote end watches the server and exits with it,
+    # so closing it afterwards would race that exit.
+    closed = close_tunnel(client)
     with opened(target) as host:
         record = host.read(target.key)
         used = stop_key(host, target.key, record) if record else None
         name = host.name
-    closed = close_tunnel(client)
     pid = (record or {}).get("pid", (client or {}).get("server_pid"))
     return Stopped(target, name, pid, used, closed, record is not None or client is not None)
 
