@@ -284,7 +284,7 @@ PORTS = (40000, 49999)
 
 
 def hashserver_spec(root, key: str, *, ports=PORTS, writable: bool = True, **fields):
-    from seamless_config.launch.spec import STATUS_FILE, LaunchSpec
+    from seamless_config.plan.spec import STATUS_FILE, LaunchSpec
 
     workdir = fields.pop("workdir", os.path.join(str(root), "buffers"))
     argv = ["hashserver", workdir] + (["--writable"] if writable else []) + [
@@ -297,7 +297,7 @@ def hashserver_spec(root, key: str, *, ports=PORTS, writable: bool = True, **fie
 
 
 def database_spec(root, key: str, *, ports=PORTS, **fields):
-    from seamless_config.launch.spec import STATUS_FILE, LaunchSpec
+    from seamless_config.plan.spec import STATUS_FILE, LaunchSpec
 
     workdir = fields.pop("workdir", os.path.join(str(root), "database"))
     dbfile = fields.pop("dbfile", os.path.join(workdir, "seamless.db"))
@@ -311,7 +311,7 @@ def database_spec(root, key: str, *, ports=PORTS, **fields):
 
 
 def jobserver_spec(root, key: str, *, ports=PORTS, **fields):
-    from seamless_config.launch.spec import STATUS_FILE, LaunchSpec
+    from seamless_config.plan.spec import STATUS_FILE, LaunchSpec
 
     workdir = os.path.join(str(root), "jobserver")
     argv = ["seamless-jobserver", "--workers", "1", "--port-range", str(ports[0]),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from seamless_config.catalogue import load_catalogue
+from seamless_config.model.catalogue import load_catalogue
 from seamless_config.errors import ConfigError
-from seamless_config.loading import evaluate_workdir
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 from .conftest import write_tree
 
@@ -106,7 +106,7 @@ def test_files_the_scan_cannot_vouch_for_are_parsed_whole(home, text):
 def test_the_no_catalogue_shortcut_equals_a_load(home):
     """The session skips the catalogue parser when no file exists: what it
     builds instead must be what load_catalogue would give."""
-    from seamless_config.loading import catalogue_stat_key, empty_catalogue
+    from seamless_config.evaluation.pipeline import catalogue_stat_key, empty_catalogue
 
     loaded = load_catalogue(str(home), lazy=True)
     shortcut = empty_catalogue(catalogue_stat_key(str(home)))

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from seamless_config.checks import run_checks
+from seamless_config.inspect.checks import run_checks
 from seamless_config.cli.main import cli
 
 HPC = """\

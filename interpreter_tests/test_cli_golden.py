@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from seamless_config.cli.main import cli
-from seamless_config.golden import find_cases, load_case, run_case
+from seamless_config.inspect.golden import find_cases, load_case, run_case
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 MINE = ("readme-quickstart", "stage-override", "error-unknown-queue")

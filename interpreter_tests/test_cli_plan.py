@@ -76,8 +76,8 @@ def test_plan_reports_a_running_server(lab, tmp_path):
     url and pid (a state file saying 'running' alone would not do: the
     process must be that server, and the port must answer as a hashserver)."""
     from interpreter_tests.fixtures_sshd import kill_started
-    from seamless_config.effects import activate
-    from seamless_config.loading import evaluate_workdir
+    from seamless_config.launch.activation import activate
+    from seamless_config.evaluation.pipeline import evaluate_workdir
 
     ctx = evaluate_workdir(str(tmp_path / "proj"))
     try:

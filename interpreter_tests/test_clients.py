@@ -9,8 +9,7 @@ import threading
 import pytest
 
 from interpreter_tests.fixtures_sshd import database_spec, free_port, hashserver_spec
-from seamless_config.clients import (BufferClient, DatabaseClient, JobserverClient,
-                                     checksum_of, verify_hashserver)
+from seamless_config.launch.verify import (BufferClient, DatabaseClient, JobserverClient, checksum_of, verify_hashserver)
 from seamless_config.errors import ServiceError
 from seamless_config.launch.executor import ensure_service
 

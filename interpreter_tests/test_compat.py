@@ -212,7 +212,7 @@ def test_init_raises_what_it_would_launch_with_file_and_line(home, tmp_path):
 def test_disabled_services_are_neither_launched_nor_raised(catalogue, tmp_path, monkeypatch):
     """seamless-run --dry sets seamless_remote.database_remote.DISABLED; a
     cluster without the disabled service then still initialises."""
-    from seamless_config import effects
+    from seamless_config.launch import activation as effects
 
     for name in effects.DISABLED_FLAGS.values():
         monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(DISABLED=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seamless_config.dask_cluster import env_name, kind_of, plan_for, seconds
+from seamless_config.plan.dask import env_name, kind_of, plan_for, seconds
 
 SLURM = "dask_jobqueue::SLURMCluster"
 OAR = "dask_jobqueue::OARCluster"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from seamless_config.effects import plan
+from seamless_config.launch.activation import plan
 from seamless_config.errors import ConfigError
-from seamless_config.loading import evaluate_workdir
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 
 def slurm(queue: str, frontend: str = "daskserver: {network_interface: 0.0.0.0}",

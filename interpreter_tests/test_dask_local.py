@@ -13,12 +13,12 @@ import pytest
 
 import seamless_config
 from seamless_config import _record
-from seamless_config.dask_client import dashboard_url, get_dask_client
-from seamless_config.effects import activate, spec_for
+from seamless_config.dask.client import dashboard_url, get_dask_client
+from seamless_config.launch.activation import activate, spec_for
 from seamless_config.launch import state
 from seamless_config.launch.executor import ensure_service
 from seamless_config.launch.local import pid_alive
-from seamless_config.loading import evaluate_workdir
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 from .conftest import write_tree
 

@@ -12,7 +12,7 @@ import importlib.util
 import pytest
 
 import seamless_config
-from seamless_config.dask_client import get_dask_client
+from seamless_config.dask.client import get_dask_client
 from seamless_config.launch import state
 
 from .conftest import write_tree

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import seamless_config
-from seamless_config.dask_client import dashboard_url, dask_handle, get_dask_client
+from seamless_config.dask.client import dashboard_url, dask_handle, get_dask_client
 from seamless_config.launch import health, state
 
 from .conftest import write_tree

@@ -16,7 +16,7 @@ from seamless_config.launch.local import pid_alive
 
 from .fixtures_sshd import kill_pid
 
-WRAPPER = [sys.executable, "-m", "seamless_config.dask_wrapper"]
+WRAPPER = [sys.executable, "-m", "seamless_config.dask.wrapper"]
 PORTS = ("45200", "45299")
 LOCAL = "distributed::LocalCluster"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seamless_config.errors import ConfigError
-from seamless_config.loading import evaluate_workdir
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 from .conftest import write_tree
 

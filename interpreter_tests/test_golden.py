@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from seamless_config.golden import expected_outputs, load_case, run_case
+from seamless_config.inspect.golden import expected_outputs, load_case, run_case
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 

@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 
-from seamless_config import grammars, paths
+from seamless_config.language import grammars
+from seamless_config.core import paths
 
 PROBE = """
-from seamless_config import grammars, template
+from seamless_config.language import grammars, template
 assert grammars.parser("stage").parse("stage prod:gpu").children == ["prod", "gpu"]
 template.parse("--port {port}")
 print("ok")
@@ -97,7 +98,7 @@ def test_tables_read_back_give_the_same_keys_and_the_same_errors(tmp_path, monke
     """Processes after the first use the tables from the file: the stage
     keys they accept and the errors they name (lark's match_examples runs
     on the loaded parser) must be those of a freshly built one."""
-    from seamless_config import stages
+    from seamless_config.language import stages
     from seamless_config.errors import ConfigError, Span
 
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from seamless_config._http import HTTPFailure, request
+from seamless_config.launch.http import HTTPFailure, request
 
 from .fixtures_sshd import free_port
 

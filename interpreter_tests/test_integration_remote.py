@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-from seamless_config.clients import BufferClient, DatabaseClient
+from seamless_config.launch.verify import BufferClient, DatabaseClient
 
 from .test_integration_support import (buffer_file, clean_env, executions, project, run,
                                        run_code, run_script, server_record, server_url,

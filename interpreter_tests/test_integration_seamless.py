@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from seamless_config.clients import BufferClient, DatabaseClient
+from seamless_config.launch.verify import BufferClient, DatabaseClient
 
 from .fixtures_sshd import REPO
 from .test_integration_support import (EXAMPLE, buffer_file, clean_env, executions, project,

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from seamless_config.cli.main import cli
 from seamless_config.errors import ConfigError
-from seamless_config.jobscript import for_context
-from seamless_config.loading import evaluate_workdir
+from seamless_config.plan.jobscript import for_context
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 CLUSTERS = """
 hpc:

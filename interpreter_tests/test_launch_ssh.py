@@ -15,7 +15,7 @@ import pytest
 
 from interpreter_tests.fixtures_sshd import REPO, free_port, hashserver_spec, kill_pid
 from seamless_config._record import replace
-from seamless_config.clients import BufferClient
+from seamless_config.launch.verify import BufferClient
 from seamless_config.errors import SeamlessConfigWarning, ServiceError
 from seamless_config.launch import health, state
 from seamless_config.launch.executor import ensure_service, read_handle

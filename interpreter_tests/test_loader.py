@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from seamless_config.errors import ConfigError, Span
-from seamless_config.loader import COMMANDS, load_file
-from seamless_config.nodes import Command, SourceFile, StageBlock
+from seamless_config.language.loader import COMMANDS, load_file
+from seamless_config.language.nodes import Command, SourceFile, StageBlock
 
 @pytest.fixture
 def load(tmp_path, monkeypatch):

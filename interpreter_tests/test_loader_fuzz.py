@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from seamless_config.errors import ConfigError, Span
-from seamless_config.loader import COMMANDS, load_file
-from seamless_config.nodes import SourceFile
-from seamless_config.stages import parse_stage_key
+from seamless_config.language.loader import COMMANDS, load_file
+from seamless_config.language.nodes import SourceFile
+from seamless_config.language.stages import parse_stage_key
 
 STAGE_KEYS = ("stage prod", "stage prod:gpu", "stage :gpu", "stage prod:", "stage", "stage a b",
               "stage a--b")

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from seamless_config.errors import ConfigError
-from seamless_config.loading import evaluate_workdir
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 CATALOGUE = """
 hpc:

@@ -7,8 +7,8 @@ import pytest
 
 from seamless_config.errors import ConfigError, Span
 
-from seamless_config.nodes import Command, SourceFile, StageBlock, StageSelector
-from seamless_config.program import build_program, discover
+from seamless_config.language.nodes import Command, SourceFile, StageBlock, StageSelector
+from seamless_config.language.chain import build_program, discover
 
 from .test_loader import LOCAL  # the same inline cluster
 

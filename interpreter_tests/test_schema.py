@@ -8,7 +8,9 @@ import jsonschema
 import pytest
 import yaml
 
-from seamless_config import _yaml, catalogue, loader, queues
+from seamless_config.core import yaml_nodes as _yaml
+from seamless_config.model import catalogue, queues
+from seamless_config.language import loader
 from seamless_config.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,8 @@ import sys
 
 import pytest
 
-from seamless_config import grammars, paths
+from seamless_config.language import grammars
+from seamless_config.core import paths
 
 from .conftest import local_project
 
@@ -214,7 +215,7 @@ def test_the_reader_and_writer_directly(tmp_path, monkeypatch):
 
 
 def tools_cache(folder) -> str:
-    from seamless_config import template
+    from seamless_config.language import template
 
     return os.path.join(str(folder), f"tools-v{template.FORMAT}.json")
 
@@ -224,7 +225,7 @@ def tamper_tools_cache(folder, *, consistent: bool = True) -> None:
     start another program (what the issue did with marshal). ``consistent``:
     the data and its parsed template both say so, as a forger would write
     it; otherwise only the parsed template does."""
-    from seamless_config import template
+    from seamless_config.language import template
 
     with open(tools_cache(folder), "rb") as f:
         doc = json.load(f)

@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from seamless_config import _yaml, paths
+from seamless_config.core import yaml_nodes as _yaml, paths
 from seamless_config.errors import ConfigError
 
 COMMANDS = ("check", "explain", "plan", "jobscript")

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seamless_config import paths
+from seamless_config.core import paths
 from seamless_config.errors import ConfigError
-from seamless_config.loading import evaluate_workdir
-from seamless_config.names import name_problem, node_problem, path_problem, token_problem
-from seamless_config.services import parse_key
+from seamless_config.evaluation.pipeline import evaluate_workdir
+from seamless_config.core.names import name_problem, node_problem, path_problem, token_problem
+from seamless_config.services.operations import parse_key
 
 # Words that make keys collide when names may hold them: the separators'
 # letters, the modes and the stage markers' words.

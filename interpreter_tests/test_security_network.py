@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 import seamless_config
-from seamless_config import config_files, model, tools
+from seamless_config import config_files, tools
+from seamless_config.model import types as model
 from seamless_config.cli.main import cli
 from seamless_config.errors import ConfigError
 from seamless_config.launch import state
@@ -286,7 +287,7 @@ def test_a_local_clusters_workers_listen_where_its_scheduler_does(fake_home, tmp
     """Our pure-Dask LocalCluster on 127.0.0.1: scheduler, dashboard,
     nannies and workers all on loopback (LocalCluster hands its workers
     the scheduler's host)."""
-    from seamless_config.dask_client import get_dask_client
+    from seamless_config.dask.client import get_dask_client
 
     write_tree(tmp_path / "w", {"seamless.yaml": """
         - project: demo
@@ -317,7 +318,7 @@ def test_a_local_clusters_workers_listen_where_its_scheduler_does(fake_home, tmp
     ("::1", ["--host", "::1", "--dashboard-address", "[::1]:0"]),
     ("0.0.0.0", []), ("10.0.0.5", [])])
 def test_batch_workers_of_a_loopback_scheduler_are_told_to_stay_there(host, args):
-    from seamless_config.dask_cluster import bind_workers, plan_for
+    from seamless_config.plan.dask import bind_workers, plan_for
 
     params = {"walltime": "01:00:00", "cores": 2, "memory": "2GB"}
     plan = plan_for("dask_jobqueue::SLURMCluster", params)
@@ -332,7 +333,7 @@ def test_oar_workers_of_a_loopback_scheduler_listen_on_loopback(oar, fake_home, 
     code their worker and HTTP server listened on 0.0.0.0 and [::]. And
     OAR's OAR.*.stdout/.stderr land in the scheduler's work directory
     (oarsub reads $PWD), not in the directory init ran in."""
-    from seamless_config.dask_client import get_dask_client
+    from seamless_config.dask.client import get_dask_client
 
     write_tree(tmp_path / "w", {"seamless.yaml": f"""
         - project: demo

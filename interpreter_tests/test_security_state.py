@@ -24,7 +24,7 @@ from seamless_config.cli.main import cli
 from seamless_config.errors import SeamlessConfigWarning, ServiceError
 from seamless_config.launch import health, proc, state
 from seamless_config.launch.executor import ensure_service, read_handle
-from seamless_config.launch.spec import LaunchSpec
+from seamless_config.plan.spec import LaunchSpec
 from seamless_config.launch.tunnel import ssh_argv
 
 from .conftest import local_project

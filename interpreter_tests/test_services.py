@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from seamless_config.clients import BufferClient
+from seamless_config.launch.verify import BufferClient
 
 from .conftest import local_project
 from .fixtures_sshd import kill_pid

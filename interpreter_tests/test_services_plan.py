@@ -9,11 +9,11 @@ import pytest
 
 from seamless_config.cli.services import format_uptime
 from seamless_config.errors import ConfigError
-from seamless_config.launch.spec import LaunchSpec
-from seamless_config.services import parse_key
-from seamless_config.services_clear import plan_clear
+from seamless_config.plan.spec import LaunchSpec
+from seamless_config.services.operations import parse_key
+from seamless_config.services.clear import plan_clear
 from seamless_config.launch.proc import Identity
-from seamless_config.services_hosts import LocalFS, parse_etimes
+from seamless_config.services.hosts import LocalFS, parse_etimes
 
 KEYS = [
     ("hashserver-hpc-rw-proj", ("hashserver", "hpc", "proj", None, None, None)),
@@ -49,7 +49,7 @@ def test_small_helpers():
 
 
 def target(service, root, data):
-    from seamless_config.services_targets import Target
+    from seamless_config.services.targets import Target
 
     spec = LaunchSpec(service, "k", (), os.path.dirname(data) if service == "database" else data,
                       "", meta={"service": service, "cluster": "c", "mode": "rw",

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from seamless_config.clients import BufferClient
+from seamless_config.launch.verify import BufferClient
 
 from .conftest import write_tree
 from .test_services import follow_until_interrupted, init, services

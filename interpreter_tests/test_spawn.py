@@ -9,9 +9,9 @@ import types
 
 import pytest
 
-from seamless_config.effects import activate
+from seamless_config.launch.activation import activate
 from seamless_config.errors import ServiceError
-from seamless_config.loading import evaluate_workdir
+from seamless_config.evaluation.pipeline import evaluate_workdir
 
 from .conftest import write_tree
 

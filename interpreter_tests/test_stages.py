@@ -7,10 +7,10 @@ import re
 import pytest
 from lark import Lark
 
-from seamless_config import grammars
+from seamless_config.language import grammars
 from seamless_config.errors import ConfigError, Span
-from seamless_config.nodes import StageSelector
-from seamless_config.stages import parse_stage_key
+from seamless_config.language.nodes import StageSelector
+from seamless_config.language.stages import parse_stage_key
 
 # The key text starts at line 3, column 3 (as in '- stage ...:' of a file).
 SPAN = Span("f.yaml", 3, 3, 3, 40)
@@ -114,7 +114,7 @@ def test_grammar_text_opens_with_a_comment():
 
 
 def test_grammar_file_is_in_the_top_level_grammar_directory():
-    repo = Path(grammars.__file__).resolve().parent.parent
+    repo = Path(grammars.__file__).resolve().parents[2]
     assert grammars.grammar_text("stage") == (repo / "grammar" / "stage.lark").read_text()
 
 
@@ -127,7 +127,7 @@ def test_unknown_grammar():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from seamless_config import grammars, stages  # noqa: E402
+from seamless_config.language import grammars, stages  # noqa: E402
 
 KEY_TEXT = st.text(alphabet=st.sampled_from(list("stagepro: \t-_.x9")), max_size=16).map(
     lambda rest: "stage" + rest)

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from seamless_config.template import Fragment, Space, Template, Flag, Text, Var, parse
-from seamless_config import template, tools
+from seamless_config.language.template import Fragment, Space, Template, Flag, Text, Var, parse
+from seamless_config.language import template
+from seamless_config import tools
 
 HOSTILE = ["{x}", "{{x}}", "it's", 'say "hi"', "$(touch /tmp/pwned)", "a; rm -rf ~",
            "`id`", "two words", "tab\there", "}{", "[x]", "{status_file}", ""]
@@ -142,7 +143,7 @@ def test_parse_is_cached():
 
 def test_no_evaluation_machinery_in_the_interpreter():
     root = pathlib.Path(__file__).resolve().parent.parent / "seamless_config"
-    for name in ("template.py", "tools.py"):
+    for name in ("language/template.py", "tools.py"):
         source = (root / name).read_text()
         found = re.findall(r"(?<![\w.])(?:eval|exec|compile|__import__)\(|\.format(?:_map)?\(",
                            source)

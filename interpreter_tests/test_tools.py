@@ -12,12 +12,14 @@ import sys
 import pytest
 import remote_http_launcher
 
-from seamless_config import _record, paths, template, tools
-from seamless_config._yaml import compose_text
-from seamless_config.catalogue import parse_clusters
+from seamless_config import _record, tools
+from seamless_config.core import paths
+from seamless_config.language import template
+from seamless_config.core.yaml_nodes import compose_text
+from seamless_config.model.catalogue import parse_clusters
 from seamless_config.errors import ConfigError, Span
-from seamless_config.launch.spec import STATUS_FILE
-from seamless_config.model import Cluster, Frontend, Queue, Service, frozen_map
+from seamless_config.plan.spec import STATUS_FILE
+from seamless_config.model.types import Cluster, Frontend, Queue, Service, frozen_map
 from seamless_config.tools import service_spec
 
 CATALOGUE = """\
@@ -592,7 +594,7 @@ def test_shipped_tools_yaml():
 
 
 def test_tools_yaml_and_grammar_load_lazily():
-    code = ("import seamless_config.tools as t, seamless_config.grammars as g, seamless_config;"
+    code = ("import seamless_config.tools as t, seamless_config.language.grammars as g, seamless_config;"
             "print(t.tool_defs.cache_info().currsize, g.parser.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "0"]
@@ -623,7 +625,7 @@ def selected(monkeypatch):
     """The default session knowing the test catalogue (as define_clusters
     would), with the given selections; nothing is read from files."""
     from seamless_config import select
-    from seamless_config.model import Catalogue
+    from seamless_config.model.types import Catalogue
     from seamless_config.session import default_session
 
     def install(cluster="hpc", local_cluster=None, **selections):
@@ -723,7 +725,7 @@ def test_pure_daskserver_without_a_cluster(selected):
 def test_the_warm_path_knows_the_storage_handshake():
     """effects reuses storage servers without building specs: its handshake
     constant must be what tools.yaml says."""
-    from seamless_config import effects
+    from seamless_config.launch import activation as effects
 
     assert {tools.tool_defs()[s].handshake for s in effects.STORAGE} == {effects.STORAGE_HANDSHAKE}
 
@@ -733,6 +735,6 @@ def test_the_warm_path_knows_the_storage_handshake():
 def test_memory_bytes_reads_sizes_as_dask_does(text, expected):
     from dask.utils import parse_bytes
 
-    from seamless_config.queues import memory_bytes
+    from seamless_config.model.queues import memory_bytes
 
     assert memory_bytes(text) == expected == parse_bytes(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seamless_config._yaml import compose_text, mapping_items
+from seamless_config.core.yaml_nodes import compose_text, mapping_items
 from seamless_config.errors import ConfigError
 
 

@@ -14,7 +14,7 @@ _EXPORTS = {
     "collect_remote_clients": "extern_clients", "set_remote_clients": "extern_clients",
     "set_remote_clients_from_env": "extern_clients",
     "change_stage": "select",
-    "get_dask_client": "dask_client",
+    "get_dask_client": "dask.client",
     "ConfigError": "errors", "ConfigurationError": "errors",
     "SeamlessConfigWarning": "errors", "ServiceError": "errors",
 }

@@ -46,7 +46,7 @@ def _configure(workdir: str, launch: bool):
     ctx = session.load(workdir)
     _emit_warnings(ctx)
     if launch:
-        from .effects import activate
+        from .launch.activation import activate
 
         session.activation = activate(ctx, session)
     session.initialized = True
@@ -87,7 +87,7 @@ def set_stage(stage: str | None = None, substage: str | None = None, *,
               workdir=_UNSET, launch: bool = True):
     """Re-read every file with ``stage NAME`` blocks active; deactivates the
     clients of the previous stage first."""
-    from .names import check_name
+    from .core.names import check_name
 
     session = default_session()
     _refuse_after_remote_clients(session, "the stage")

@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from .model import plain
+from .model.types import plain
 from .session import default_session
 
 
@@ -145,7 +145,7 @@ class Cluster:
 
 def _parse_one(name: str, dic: dict):
     """Our model of one cluster given as Python data."""
-    from .catalogue import parse_python_clusters
+    from .model.catalogue import parse_python_clusters
 
     definition = {k: v for k, v in dict(dic).items() if v is not None}
     return parse_python_clusters({name: definition}, f"<{name}>").clusters[name]
@@ -180,7 +180,7 @@ def define_clusters(clusters) -> None:
     (``local_cluster: NAME`` included), replacing earlier ones. They are
     validated as a catalogue file is, and kept over the catalogue's own
     clusters across reloads."""
-    from .catalogue import parse_python_clusters
+    from .model.catalogue import parse_python_clusters
 
     if not isinstance(clusters, dict):
         from .errors import ConfigError

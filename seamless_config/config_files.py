@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .api import get_workdir  # noqa: F401
 from .cluster import define_clusters as register_clusters  # noqa: F401
-from .loading import CACHE_CLUSTER as SEAMLESS_CACHE_CLUSTER  # noqa: F401
+from .evaluation.pipeline import CACHE_CLUSTER as SEAMLESS_CACHE_CLUSTER  # noqa: F401
 from .select import (PROJECT_TOPLEVEL, get_selected_project, get_stage,  # noqa: F401
                      reset_execution_before_load, reset_node_before_load,
                      reset_persistent_before_load, reset_queue_before_load,

@@ -123,7 +123,7 @@ MAX_EXCERPT = 200  # characters of a source line shown under a message
 
 def source_excerpt(span: Span) -> list[str]:
     """The source line of ``span`` and a caret line under the culprit."""
-    from .paths import read_regular  # only when an error is shown
+    from .core.paths import read_regular  # only when an error is shown
 
     try:  # regular files only, capped: the file may be a FIFO or /dev/zero
         lines = read_regular(span.path).decode("utf-8", "replace").split("\n")

@@ -15,7 +15,7 @@ import json
 import os
 
 from .errors import ConfigurationError
-from .runtime import FIELDS as _FIELDS, forwarded_clients
+from .launch.runtime import FIELDS as _FIELDS, forwarded_clients
 from .session import default_session
 
 ENV_VAR = "SEAMLESS_REMOTE_CLIENTS"
@@ -131,7 +131,7 @@ def set_remote_clients_from_env(include_dask: bool = False) -> bool:
 
 
 def _attach_dask(record) -> None:
-    from .runtime import JobBackend, attach_job
+    from .launch.runtime import JobBackend, attach_job
 
     try:
         cores = int(os.environ.get(DASK_WORKERS_VAR) or 1)
@@ -142,7 +142,7 @@ def _attach_dask(record) -> None:
 
 def activate_given_clients(session) -> None:
     """Activate the handed-down clients in the Seamless runtime, once."""
-    from .runtime import activate_clients
+    from .launch.runtime import activate_clients
 
     if session.activation is not None:
         return

@@ -39,7 +39,7 @@ class PureDaskserverLaunchedHandle:
     def _do_init(self) -> None:
         from distributed import Client
 
-        from .dask_client import dashboard_url, scheduler_address
+        from .dask.client import dashboard_url, scheduler_address
         from .launch.executor import ensure_parallel
 
         handle = ensure_parallel([self._spec])[0]
@@ -72,7 +72,7 @@ def get_client():
     handle = _launched.get("handle")
     if handle is not None:
         return handle.client
-    from .dask_client import get_dask_client
+    from .dask.client import get_dask_client
 
     return get_dask_client()
 

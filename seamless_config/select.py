@@ -42,7 +42,7 @@ def _check_source(source: str) -> None:
 
 
 def _check_name(value, what: str, allow_slash: bool = False) -> None:
-    from .names import name_problem
+    from .core.names import name_problem
 
     if not isinstance(value, str):
         raise _invalid(f"{what} must be a string, not {value!r}")
@@ -116,7 +116,7 @@ def select_queue(queue: str, *, source: str = "manual") -> None:
     cluster_name = get_selected_cluster()
     if cluster_name is None:
         raise _invalid(f"queue '{queue}' needs a cluster: call select_cluster() first")
-    from .evaluator import queue_problem
+    from .evaluation.evaluator import queue_problem
 
     cluster = default_session().cluster(cluster_name)
     if queue not in cluster.queues:
@@ -137,7 +137,7 @@ def select_remote(remote, *, source: str = "manual") -> None:
 def select_node(node, *, source: str = "manual") -> None:
     _check_source(source)
     if node is not None:
-        from .names import node_problem
+        from .core.names import node_problem
 
         if not isinstance(node, str) or not node.strip():
             raise _invalid(f"node must be a non-empty string or None, not {node!r}")

@@ -85,7 +85,7 @@ class Session:
         return self._context
 
     def _evaluate(self, workdir: str | None):
-        from .loading import evaluate_workdir
+        from .evaluation.pipeline import evaluate_workdir
 
         self._stale = False
         return evaluate_workdir(
@@ -108,7 +108,7 @@ class Session:
         try:
             return ctx.clusters[name]
         except KeyError:
-            from .evaluator import unknown_cluster
+            from .evaluation.evaluator import unknown_cluster
 
             raise unknown_cluster(name, ctx.clusters, None) from None
 
@@ -118,14 +118,14 @@ class Session:
 
     def catalogue(self, home: str):
         """The catalogue, parsed again only when one of its files changed."""
-        from .loading import catalogue_stat_key, empty_catalogue
+        from .evaluation.pipeline import catalogue_stat_key, empty_catalogue
 
         key = catalogue_stat_key(home)
         if self._catalogue is None or self._catalogue[0] != key:
             if all(size is None for _, _, size in key):  # no catalogue file at all
                 catalogue = empty_catalogue(key)
             else:
-                from .catalogue import load_catalogue
+                from .model.catalogue import load_catalogue
 
                 catalogue = load_catalogue(home, lazy=True)
             self._catalogue = (key, catalogue)

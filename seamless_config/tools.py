@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ._record import frozen_record
 from .errors import ConfigError, ConfigurationError, did_you_mean, one_of
-from .launch.spec import STATUS_FILE, LaunchSpec
-from .model import (Cluster, Frontend, Queue, Service, exposure_problem, frozen_map,
-                    is_local_frontend, plain, service_directory)
-from .names import node_problem, path_problem
-from .paths import scope_subpath, storage_subpath
+from .plan.spec import STATUS_FILE, LaunchSpec
+from .model.types import (Cluster, Frontend, Queue, Service, exposure_problem, frozen_map, is_local_frontend, plain, service_directory)
+from .core.names import node_problem, path_problem
+from .core.paths import scope_subpath, storage_subpath
 
 if TYPE_CHECKING:  # lark (through template) loads only when a spec is built
-    from . import template
+    from .language import template
 
 SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
 JOB_SERVICES = ("jobserver", "daskserver", "pure_daskserver")
@@ -84,7 +83,7 @@ def _tools_data() -> tuple[Mapping[str, Any], dict[str, "template.Template"]]:
     no code, the file is read only through ``paths.read_cache_file`` (this
     user's, private, regular), and each template is checked against its
     source before use."""
-    from . import template
+    from .language import template
 
     text = _tools_text()
     path = _tools_cache_path(template.FORMAT)
@@ -95,7 +94,7 @@ def _tools_data() -> tuple[Mapping[str, Any], dict[str, "template.Template"]]:
 
     import yaml
 
-    from .paths import write_cache_file
+    from .core.paths import write_cache_file
 
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     parsed = {src: template.parse(src) for src in sorted(_template_sources(raw))}
@@ -120,7 +119,7 @@ def _tools_cache_path(fmt: int) -> str | None:
     version of tools.yaml fails the text check and is rewritten."""
     import os
 
-    from .paths import cache_dir
+    from .core.paths import cache_dir
 
     folder = cache_dir()
     return None if folder is None else os.path.join(folder, f"tools-v{fmt}.json")
@@ -133,8 +132,8 @@ def _read_tools_cache(path: str, text: str):
     back to its own source."""
     import json
 
-    from . import template
-    from .paths import read_cache_file
+    from .language import template
+    from .core.paths import read_cache_file
 
     blob = read_cache_file(path)
     if blob is None:
@@ -169,7 +168,7 @@ def _spaced(source: str) -> str:
 def _source_of(items) -> str | None:
     """The source a parse would have read ``items`` from (whitespace as one
     space), or None when an item could not have come from a parse."""
-    from . import template
+    from .language import template
 
     out = []
     for item in items:
@@ -208,7 +207,7 @@ def _tool_def(name: str, body: Mapping[str, Any], templates=None) -> ToolDef:
     if declared - INPUTS:
         raise ValueError(f"tools.yaml: {name} declares unknown variable(s) "
                          f"{', '.join(sorted(declared - INPUTS))}")
-    from . import template
+    from .language import template
 
     parsed = {part: (templates or {}).get(body[part]) or template.parse(body[part])
               for part in DERIVED}
@@ -464,7 +463,7 @@ def _join_oar_properties(params: dict[str, Any]) -> None:
     than any core has, so it is dropped too (checked on real OAR)."""
     import math
 
-    from .queues import memory_bytes
+    from .model.queues import memory_bytes
 
     prop = params.get("memory_per_core_property_name")
     directives = params.get("job_extra_directives") or []
@@ -621,7 +620,7 @@ def _selected_queue(cluster: Cluster) -> Queue | None:
 
 def _named_queue(cluster: Cluster, name: str) -> Queue:
     if name not in cluster.queues:
-        from .evaluator import queue_problem
+        from .evaluation.evaluator import queue_problem
 
         raise ConfigError(*queue_problem(cluster, name, None))
     return cluster.queues[name]

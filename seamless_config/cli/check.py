@@ -22,7 +22,7 @@ from .common import (EXIT_PROBLEMS, echo_json, echo_lines, guarded, json_option,
 def check(workdir, stage, all_stages, as_json):
     """Report every problem of the configuration in one run: errors (exit 1)
     and warnings."""
-    from ..checks import report_document, report_lines, run_checks
+    from ..inspect.checks import report_document, report_lines, run_checks
 
     st, sub = parse_stage(stage)
     report = run_checks(workdir_of(workdir), stage=st, substage=sub, all_stages=all_stages)

@@ -23,7 +23,7 @@ def parse_stage(value: str | None, hint: str = "--stage") -> tuple[str | None, s
     if not value:
         return None, None
     stage, _, substage = value.partition(":")
-    from ..names import name_problem
+    from ..core.names import name_problem
 
     for part, what in ((stage, "stage"), (substage, "substage")):
         if (part or what == "stage") and name_problem(part, what):
@@ -106,7 +106,7 @@ def guarded(f):
 
 def evaluate(workdir: str | None, stage: str | None):
     """A fresh evaluation for a CLI command (no session state)."""
-    from ..loading import evaluate_workdir
+    from ..evaluation.pipeline import evaluate_workdir
 
     st, sub = parse_stage(stage)
     return evaluate_workdir(workdir_of(workdir), stage=st, substage=sub)

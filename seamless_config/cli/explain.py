@@ -11,7 +11,7 @@ from .common import (echo_json, echo_lines, evaluate, guarded, json_option, pars
 
 
 def _check_keys(keys) -> None:
-    from ..document import KEYS
+    from ..inspect.document import KEYS
     from ..errors import did_you_mean
 
     for key in keys:
@@ -32,8 +32,8 @@ def explain(keys, workdir, stage, as_json):
     line that set it, what it overrode, and the cluster, queue, storage
     and services that follow. KEYs (settings, or cluster, queue, storage,
     services) limit the output to those."""
-    from ..document import document
-    from ..explain import explain_lines
+    from ..inspect.document import document
+    from ..inspect.explain import explain_lines
 
     _check_keys(keys)
     doc = document(evaluate(workdir, stage), keys or None)
@@ -53,7 +53,7 @@ def explain(keys, workdir, stage, as_json):
 def show(workdir, stage, fmt):
     """The resolved settings, storage paths, service keys, and which
     servers init would start where."""
-    from ..document import document
+    from ..inspect.document import document
 
     doc = document(evaluate(workdir, stage))
     if fmt == "json":
@@ -63,7 +63,7 @@ def show(workdir, stage, fmt):
 
         click.echo(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), nl=False)
     else:
-        from ..explain import show_lines
+        from ..inspect.explain import show_lines
 
         echo_lines(show_lines(doc, style))
 
@@ -83,8 +83,8 @@ def _side(value: str, name: str):
 def diff(stage_a, stage_b, workdir, as_json):
     """The settings and derived values that differ between two stages, each
     STAGE[:SUBSTAGE] or '-' for no stage, with where each side came from."""
-    from ..document import differences, document
-    from ..loading import evaluate_workdir
+    from ..inspect.document import differences, document
+    from ..evaluation.pipeline import evaluate_workdir
 
     docs = []
     for value, name in ((stage_a, "STAGE_A"), (stage_b, "STAGE_B")):
@@ -95,6 +95,6 @@ def diff(stage_a, stage_b, workdir, as_json):
         sides = {k: {"stage": d["stage"], "substage": d["substage"]} for k, d in zip("ab", docs)}
         echo_json({"version": 1, **sides, "differences": found})
     else:
-        from ..explain import diff_lines
+        from ..inspect.explain import diff_lines
 
         echo_lines(diff_lines(docs[0], docs[1], found, style))

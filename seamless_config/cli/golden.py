@@ -26,7 +26,7 @@ def golden():
 def check_cases(dirs):
     """Run each case (a case directory, or a directory of them) and print a
     unified diff for every output that differs; exit 1 if any does."""
-    from ..golden import compare, find_cases
+    from ..inspect.golden import compare, find_cases
 
     cases = find_cases(dirs)
     failed = []
@@ -49,7 +49,7 @@ def check_cases(dirs):
 def update_cases(dirs):
     """Run each case and rewrite its expected outputs, deleting the ones it
     no longer produces (error.txt once a case succeeds, and the reverse)."""
-    from ..golden import find_cases, update
+    from ..inspect.golden import find_cases, update
 
     for case in find_cases(dirs):
         changes = update(case)

@@ -14,7 +14,7 @@ from .common import (guarded, parse_stage, stage_option, verbose_option, workdir
 
 
 def _settings_rows(ctx) -> list[tuple[str, str]]:
-    from ..nodes import format_scalar
+    from ..language.nodes import format_scalar
 
     rows = [("stage", (ctx.stage or "(none)") + (f":{ctx.substage}" if ctx.substage else ""))]
     for name, setting in ctx.settings.items():
@@ -67,7 +67,7 @@ def main(stage, workdir, dry_run, as_json, deadline):
     if dry_run:
         _report_dry(ctx, as_json)
         return
-    from ..effects import activate
+    from ..launch.activation import activate
     from .progress import Progress
 
     with Progress([u.service for u in ctx.services]) as progress:
@@ -85,7 +85,7 @@ def main(stage, workdir, dry_run, as_json, deadline):
 
 
 def _print_dashboards(handles) -> None:
-    from ..dask_client import dashboard_url
+    from ..dask.client import dashboard_url
 
     for handle in handles:
         url = dashboard_url(handle)
@@ -94,7 +94,7 @@ def _print_dashboards(handles) -> None:
 
 
 def _report_dry(ctx, as_json: bool) -> None:
-    from ..effects import plan
+    from ..launch.activation import plan
 
     specs = plan(ctx)
     if as_json:

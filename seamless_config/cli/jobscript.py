@@ -9,7 +9,7 @@ from .common import guarded, parse_stage, stage_option, verbose_option, workdir_
 
 
 def _context(workdir: str | None, stage: str | None, queue: str | None):
-    from ..loading import evaluate_workdir
+    from ..evaluation.pipeline import evaluate_workdir
 
     st, sub = parse_stage(stage)
     manual = {"queue": (queue, f"--queue {queue}")} if queue else None
@@ -19,8 +19,8 @@ def _context(workdir: str | None, stage: str | None, queue: str | None):
 def _python(ctx) -> str | None:
     """This interpreter when the wrapper would run here; else a placeholder,
     since the wrapper's workers use the frontend's interpreter."""
-    from ..jobscript import DASK_SERVICES, PYTHON
-    from ..model import is_local_frontend
+    from ..plan.jobscript import DASK_SERVICES, PYTHON
+    from ..model.types import is_local_frontend
 
     frontend = ctx.cluster.frontend_for("daskserver")
     for use in ctx.services:
@@ -43,7 +43,7 @@ def jobscript(workdir, stage, queue):
     that dask-jobqueue would submit for one Dask worker job of the selected
     queue. Nothing is started or submitted; placeholders in <...> are
     filled in by the daskserver when it runs."""
-    from ..jobscript import for_context
+    from ..plan.jobscript import for_context
 
     ctx = _context(workdir, stage, queue)
     if ctx.cluster is not None and ctx.cluster.type in ("slurm", "oar"):

@@ -28,12 +28,12 @@ def probe(spec) -> dict | None:
 def plan(workdir, stage, as_json):
     """Every server init would start: host, key, command line, work
     directory, log file, handshake, and whether it is already running."""
-    from ..document import plan_document
+    from ..inspect.document import plan_document
 
     doc = plan_document(evaluate(workdir, stage), probe)
     if as_json:
         echo_json(doc)
     else:
-        from ..explain import plan_lines
+        from ..inspect.explain import plan_lines
 
         echo_lines(plan_lines(doc["services"], style))

@@ -12,8 +12,7 @@ import sys
 
 import click
 
-from ..services_targets import (DASK_NAMES, SERVICES, evaluate_scope, resolve_document,
-                               targets)
+from ..services.targets import DASK_NAMES, SERVICES, evaluate_scope, resolve_document, targets
 from .common import (EXIT_CONFIG, EXIT_SERVICE, echo_json, fail, guarded, parse_stage,
                      verbose_option, workdir_of, workdir_option)
 
@@ -22,7 +21,7 @@ SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 def _name(kind: str):
     def check(ctx, param, value):
-        from ..names import name_problem
+        from ..core.names import name_problem
 
         if value is not None and name_problem(value, kind):
             raise click.BadParameter(name_problem(value, kind))
@@ -136,7 +135,7 @@ def ps(workdir, cluster, project, stage, service, all_clusters, as_json):
     """Every server known on this machine and on the frontends of the
     selected cluster, checked live. --cluster, --project, --stage and
     --service filter the list."""
-    from .. import services
+    from ..services import operations as services
 
     ctx, clusters = _ps_clusters(workdir, cluster, project, stage, all_clusters)
     listing = services.list_servers(services.frontends(ctx, clusters) if ctx else [])
@@ -174,7 +173,7 @@ def _print_listing(rows, unreachable, as_json: bool) -> None:
 @guarded
 def logs(workdir, cluster, project, stage, service, lines, follow):
     """The log of one server (read over SSH when it runs on a frontend)."""
-    from .. import services
+    from ..services import operations as services
 
     target = _one(_targets(workdir, cluster, project, stage, service))
     try:
@@ -189,7 +188,7 @@ def logs(workdir, cluster, project, stage, service, lines, follow):
 @guarded
 def inspect(workdir, cluster, project, stage, service):
     """The full state: server record and client record, per service."""
-    from .. import services
+    from ..services import operations as services
 
     found = _targets(workdir, cluster, project, stage, service)
     echo_json({t.service: services.inspect(t) for t in found})
@@ -225,7 +224,7 @@ def stop_line(done) -> str:
 def stop(workdir, cluster, project, stage, service):
     """Stop servers: SIGINT, then SIGTERM, then SIGKILL. Their state becomes
     'stale', their data stays, a tunnel that served them is closed."""
-    from .. import services
+    from ..services import operations as services
 
     results = [services.stop(t) for t in _targets(workdir, cluster, project, stage, service)]
     for done in results:
@@ -244,7 +243,7 @@ def stop(workdir, cluster, project, stage, service):
 def rm(workdir, cluster, project, stage, service, server_side, client_side):
     """Forget servers: delete their state files (default: server and client
     side). Logs and data stay. A running server must be stopped first."""
-    from .. import services
+    from ..services import operations as services
 
     both = not (server_side or client_side)
     for target in _targets(workdir, cluster, project, stage, service):
@@ -257,7 +256,7 @@ def rm(workdir, cluster, project, stage, service, server_side, client_side):
 # -- clear ---------------------------------------------------------------------
 
 def plan_lines(plan, verbose: bool = False) -> list[str]:
-    from ..services_clear import format_size
+    from ..services.clear import format_size
 
     if not plan.files:
         return [f"nothing to delete in {plan.path} on {plan.host}"]
@@ -283,7 +282,7 @@ def clear(workdir, cluster, project, stage, service, stop_first, yes):
     """Delete the buffers (hashserver) or seamless.db (database) of exactly
     one project/stage. Refuses paths outside the configured bufferdir /
     database_dir and a running server (unless --stop)."""
-    from .. import services, services_clear
+    from ..services import operations as services, clear as services_clear
 
     target = _targets(workdir, cluster, project, stage, service)[0]
     with services.opened(target) as host:

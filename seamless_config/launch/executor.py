@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
 from ..errors import SeamlessConfigWarning, ServiceError
 from . import health, proc, state
 from .lock import key_lock
-from .spec import LaunchSpec
+from ..plan.spec import LaunchSpec
 
 if TYPE_CHECKING:  # fabric stays unimported until a remote launch
     from .ssh import Remote
@@ -150,7 +150,7 @@ def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle
 def _file_problem(spec: LaunchSpec, exc: OSError) -> str:
     """A local file this launch needs (lock, state or log file, server
     directory) could not be made: the machine's problem, said as such."""
-    from ..paths import launcher_dir
+    from ..core.paths import launcher_dir
 
     return (f"{spec.service} '{spec.key}': cannot use {exc.filename}: {exc.strerror}. "
             f"Lock and state files are kept in {launcher_dir()} "

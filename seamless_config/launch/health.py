@@ -105,7 +105,7 @@ def answers_as(service: str | None, url_or_host: str, port: int | None = None,
 
 def answers(probe: Probe, url_or_host: str, port: int | None = None,
             timeout: float = 2.0) -> bool:
-    from .._http import HTTPFailure, request
+    from .http import HTTPFailure, request
 
     url = health_url(url_or_host, port, probe.path)
     try:

@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ServiceError
 from . import health, state
 from .proc import pid_alive, signal_group  # noqa: F401  (pid_alive: this module's interface)
-from .spec import LaunchSpec
+from ..plan.spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
 

@@ -15,7 +15,7 @@ import os
 import time
 from typing import Iterator
 
-from .. import paths
+from ..core import paths
 from ..errors import ServiceError
 
 

@@ -26,7 +26,7 @@ from ..errors import ServiceError
 from . import health, state
 from .local import launch_error
 from .proc import valid_pid
-from .spec import LaunchSpec
+from ..plan.spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
 
@@ -562,7 +562,7 @@ def channel_answers(transport, host: str, port: int, probe: "health.Probe",
     ``direct-tcpip`` channel; True when the answer passes its test."""
     import paramiko
 
-    from .._http import parse_response
+    from .http import parse_response
 
     try:
         chan = transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0),

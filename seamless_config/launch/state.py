@@ -22,7 +22,7 @@ import tempfile
 import warnings
 from typing import Any
 
-from .. import paths
+from ..core import paths
 from ..errors import SeamlessConfigWarning
 
 STARTING = "starting"

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import health, state
 from .local import kill_process, launch_error, pid_alive
-from .spec import LaunchSpec
+from ..plan.spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
 

@@ -1,0 +1,57 @@
+"""``get_dask_client()``: a ``distributed.Client`` on the scheduler that
+``init()`` started or reused (pure Dask, or the Seamless daskserver).
+
+The address is the one this machine reaches: through the SSH tunnel when
+the cluster has ``tunnel: true``. distributed is imported only here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ..errors import ConfigurationError
+from ..launch.health import base_url
+
+DASK_SERVICES = ("daskserver", "pure_daskserver")
+
+
+def dask_handle(activation=None):
+    """The running dask service of ``activation`` (default: what
+    ``init()`` activated in the default session)."""
+    if activation is None:
+        from ..session import default_session
+
+        activation = default_session().activation
+    if activation is None:
+        raise ConfigurationError("no Dask scheduler is running for this session: call "
+                                 "seamless_config.init() first")
+    for handle in activation.handles:
+        if handle.service in DASK_SERVICES:
+            return handle
+    ctx = activation.context
+    raise ConfigurationError(
+        f"this configuration starts no Dask scheduler (execution '{ctx.execution}', "
+        f"remote '{ctx.remote}'); Dask needs 'execution: remote' on a cluster whose "
+        "frontend has a daskserver")
+
+
+def scheduler_address(handle) -> str:
+    """``tcp://host:port`` as this machine reaches the scheduler."""
+    return "tcp://" + urlsplit(handle.url).netloc
+
+
+def dashboard_url(handle) -> str | None:
+    """The dashboard of a dask service handle (None for other services)."""
+    if handle.service not in DASK_SERVICES or not isinstance(handle.dashboard_port, int):
+        return None
+    host = urlsplit(handle.url).hostname or "127.0.0.1"
+    return base_url(host, handle.dashboard_port) + "/status"
+
+
+def get_dask_client(activation=None, *, timeout: float = 30.0):
+    """A connected ``distributed.Client``. Each call opens a new connection:
+    keep the client and ``close()`` it when done."""
+    handle = dask_handle(activation)
+    from distributed import Client
+
+    return Client(scheduler_address(handle), timeout=timeout)

@@ -1,0 +1,241 @@
+"""The effect executor: turn a Context into running servers and clients.
+
+The only phase that opens sockets or starts processes. Storage servers
+(hashserver, database) start together; a jobserver starts after them,
+because it is handed their addresses as its ``parameters``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from ..evaluation.context import Context, ServiceUse
+from ..errors import ServiceError
+
+logger = logging.getLogger("seamless_config")
+STORAGE = ("hashserver", "database")
+STORAGE_HANDSHAKE = "healthcheck"  # as tools.yaml says; test_tools checks they agree
+
+
+def spec_for(ctx: Context, use: ServiceUse, file_parameters=None):
+    """The LaunchSpec of one service the context needs (pure)."""
+    from ..tools import service_spec
+
+    return service_spec(
+        use.service, cluster=ctx.cluster, frontend=use.frontend, mode=use.mode,
+        project=ctx.value("project"), subproject=ctx.value("subproject"),
+        stage=ctx.stage, substage=ctx.substage, queue=ctx.queue,
+        node=ctx.value("node"), record=bool(ctx.value("record")),
+        local_cluster=ctx.local_cluster, file_parameters=file_parameters)
+
+
+def plan(ctx: Context, disabled: frozenset = frozenset()) -> list:
+    """Every LaunchSpec init would use, in start order. The jobserver's
+    parameters are only known once storage runs: here they are a
+    placeholder naming the storage keys. Raises the problems that block
+    any of these services (a tolerant evaluation kept them)."""
+    uses = _enabled(ctx, disabled)
+    specs = [spec_for(ctx, use) for use in uses if use.service in STORAGE]
+    for use in uses:
+        if use.service not in STORAGE:
+            params = ({"clients-of": [s.key for s in specs], "record": bool(ctx.value("record"))}
+                      if use.service == "jobserver" else None)
+            specs.append(spec_for(ctx, use, params))
+    return specs
+
+
+# The Seamless runtime's switches that keep a server from being launched
+# (seamless-run --dry sets the database's), per service.
+DISABLED_FLAGS = {"hashserver": "seamless_remote.buffer_remote",
+                  "database": "seamless_remote.database_remote",
+                  "jobserver": "seamless_remote.jobserver_remote",
+                  "daskserver": "seamless_remote.daskserver_remote",
+                  "pure_daskserver": "seamless_config.pure_daskserver"}
+ALL_SERVICES = tuple(DISABLED_FLAGS)
+
+
+def disabled_services() -> frozenset:
+    """Services whose module says ``DISABLED = True``. A module that was
+    never imported was never switched off."""
+    import sys
+
+    return frozenset(service for service, name in DISABLED_FLAGS.items()
+                     if getattr(sys.modules.get(name), "DISABLED", False) is True)
+
+
+def _enabled(ctx: Context, disabled: frozenset) -> list:
+    """The services to start, after raising what blocks an init or them."""
+    ctx.raise_for("init", *(s for s in ALL_SERVICES if s not in disabled))
+    return [use for use in ctx.services if use.service not in disabled]
+
+
+@dataclass
+class Activation:
+    """What ``activate`` started or reused, for collect/deactivate/report."""
+
+    context: Context
+    handles: list = field(default_factory=list)
+    runtime: object = None
+
+    def client_entries(self):
+        for h in self.handles:
+            if h.service in STORAGE:
+                yield _client_entry(self.context, h)
+
+    def deactivate(self) -> None:
+        if self.runtime is not None:
+            self.runtime.deactivate()
+            self.runtime = None
+
+
+def _client_entry(ctx: Context, handle) -> dict:
+    kind = "buffer" if handle.service == "hashserver" else "database"
+    entry = {"kind": kind, "cluster": ctx.cluster.name, "readonly": False, "url": handle.url}
+    use = ctx.service(handle.service)
+    remote_url = _remote_url(use, handle)
+    if remote_url:
+        entry["remote_url"] = remote_url
+    if kind == "buffer" and use.data_path:
+        entry["remote_directory" if remote_url else "directory"] = use.data_path
+    return entry
+
+
+def _remote_url(use: ServiceUse, handle) -> str | None:
+    """How processes on the cluster reach the service (None when local)."""
+    if use.frontend.hostname is None or handle.host == "localhost":
+        return None
+    port = handle.state.get("port", handle.port) if handle.state else handle.port
+    return f"http://{use.frontend.hostname}:{port}"
+
+
+def _jobserver_parameters(ctx: Context, handles) -> dict:
+    """What the jobserver hands its workers: the storage clients, and
+    whether to record execution records (as the previous package did)."""
+    clients: dict = {"buffer": [], "database": []}
+    for h in handles:
+        entry = _client_entry(ctx, h)
+        clients[entry.pop("kind")].append({k: v for k, v in entry.items() if k != "cluster"})
+    return {**clients, "record": bool(ctx.value("record"))}
+
+
+def activate(ctx: Context, session=None, *, deadline: float = 60.0,
+             on_ready=None, disabled: frozenset | None = None) -> Activation:
+    """Start or reuse every service the context needs, verify each, and
+    hand the storage clients to the Seamless runtime. ``on_ready(handle)``
+    reports each service as it comes up (for progress displays).
+    ``disabled``: services not to start (default: those the Seamless
+    runtime switched off with ``DISABLED = True``)."""
+    disabled = disabled_services() if disabled is None else disabled
+    uses = _enabled(ctx, disabled)
+    if ctx.execution == "spawn":
+        _spawn(ctx)
+    if not uses:  # in-process, no storage, or all switched off: nothing to start
+        return Activation(ctx)
+    from .executor import ensure_parallel
+
+    if any(use.service not in STORAGE for use in uses):
+        plan(ctx, disabled)  # a job server's spec can still be refused: before anything starts
+    handles = _reuse_running(ctx, uses, on_ready)
+    if handles is None:
+        storage = [spec_for(ctx, u) for u in uses if u.service in STORAGE]
+        handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
+    _verify_storage(handles)
+    for use in uses:
+        if use.service in STORAGE:
+            continue
+        params = _jobserver_parameters(ctx, handles) if use.service == "jobserver" else None
+        handles += ensure_parallel([spec_for(ctx, use, params)], deadline=deadline,
+                                   on_ready=on_ready)
+    _log_dashboards(handles)
+    activation = Activation(ctx, handles)
+    activation.runtime = _activate_runtime(ctx, handles)
+    return activation
+
+
+def _reuse_running(ctx: Context, uses, on_ready) -> list | None:
+    """The warm path: when every storage service runs healthy on this
+    machine, take them as they are, without building launch specs (which
+    parses templates). Anything else goes through the locked launch path."""
+    from .executor import reuse_local
+    from ..model.types import is_local_frontend
+
+    handles = []
+    for use in uses:
+        if use.service not in STORAGE:
+            continue
+        if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):
+            return None
+        handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE)
+        if handle is None:
+            return None
+        handles.append(handle)
+    for handle in handles:
+        if on_ready is not None:
+            on_ready(handle)
+    return handles
+
+
+def _verify_storage(handles) -> None:
+    from .verify import verify_hashserver
+
+    for h in handles:
+        if h.service == "hashserver":
+            verify_hashserver(h.url, writable=True)
+
+
+def _activate_runtime(ctx: Context, handles):
+    """Point the Seamless runtime at the servers in ``handles``: storage
+    always, the job server only for ``execution: remote``."""
+    from .runtime import activate_clients, job_backend
+
+    entries = [_client_entry(ctx, h) for h in handles if h.service in STORAGE]
+    job = None
+    for h in handles:
+        if h.service not in STORAGE and ctx.execution == "remote":
+            spec = spec_for(ctx, ctx.service(h.service))
+            job = job_backend(h.service, h.url, spec.file_parameters,
+                              spec.extra.get("cluster_string"))
+    return activate_clients(entries, job=job)
+
+
+def _spawn(ctx: Context) -> None:
+    """execution 'spawn': seamless-transformer's pool of local workers, once
+    per process (a later set_stage keeps the pool it started)."""
+    try:
+        # seamless-core's seamless.transformer imports, but stays empty,
+        # without seamless-transformer: ask for the names themselves.
+        from seamless.transformer import has_spawned, spawn
+    except ImportError:
+        raise ServiceError("execution 'spawn' needs seamless-transformer, which is not "
+                           "installed: pip install seamless-transformer") from None
+    if has_spawned():
+        logger.info("spawn: the local worker pool of this process is already running")
+        return
+    workers, why = _spawn_workers(ctx)
+    logger.info("spawn: starting %d local workers (%s)", workers, why)
+    spawn(workers)
+
+
+def _spawn_workers(ctx: Context) -> tuple[int, str]:
+    if ctx.cluster is not None and ctx.cluster.workers:
+        return ctx.cluster.workers, f"workers of cluster '{ctx.cluster.name}'"
+    if ctx.value("nparallel"):
+        return ctx.value("nparallel"), "nparallel"
+    # Without either, one worker per core is what a local pool can use.
+    return os.cpu_count() or 1, "one per core; set 'workers' in the cluster to choose"
+
+
+def _log_dashboards(handles) -> None:
+    from ..dask.client import dashboard_url
+
+    for handle in handles:
+        url = dashboard_url(handle)
+        if url:
+            logger.info("Dask dashboard of %s '%s': %s", handle.service, handle.key, url)
+
+
+def deactivate(activation: Activation) -> None:
+    """Undo the runtime activation; servers keep running for reuse."""
+    activation.deactivate()
