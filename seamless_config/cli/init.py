@@ -16,7 +16,9 @@ from .common import (guarded, parse_stage, stage_option, verbose_option, workdir
 def _settings_rows(ctx) -> list[tuple[str, str]]:
     from ..language.nodes import format_scalar
 
-    rows = [("stage", (ctx.stage or "(none)") + (f":{ctx.substage}" if ctx.substage else ""))]
+    from ..core.vocabulary import stage_label
+
+    rows = [("stage", stage_label(ctx.stage, ctx.substage, "(none)"))]
     for name, setting in ctx.settings.items():
         rows.append((name, format_scalar(setting.value)))
     if ctx.storage_subpath:

@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from ..services.targets import DASK_NAMES, SERVICES, evaluate_scope, resolve_document, targets
+from ..core.vocabulary import DASK_SERVICES, SERVICES, stage_label
+from ..services.targets import evaluate_scope, resolve_document, targets
 from .common import (EXIT_CONFIG, EXIT_SERVICE, echo_json, fail, guarded, parse_stage,
                      verbose_option, workdir_of, workdir_option)
 
@@ -69,9 +70,7 @@ def _label(target) -> str:
 # -- ps ------------------------------------------------------------------------
 
 def _stage_cell(stage, substage) -> str:
-    if not stage and not substage:
-        return "-"
-    return (stage or "") + (f":{substage}" if substage else "")
+    return stage_label(stage, substage, "-")
 
 
 def format_uptime(seconds) -> str:
@@ -143,7 +142,7 @@ def ps(workdir, cluster, project, stage, service, all_clusters, as_json):
     rows = services.matching(listing.rows, cluster=cluster, project=project, stage=st,
                              substage=sub)
     if service is not None:  # "daskserver": either kind of Dask scheduler
-        kinds = DASK_NAMES if service == "daskserver" else (service,)
+        kinds = DASK_SERVICES if service == "daskserver" else (service,)
         rows = [r for r in rows if r.service in kinds]
     _print_listing(rows, listing.unreachable, as_json)
     if listing.unreachable:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigurationError
 from ..launch.health import base_url
 
-DASK_SERVICES = ("daskserver", "pure_daskserver")
 
 
 def dask_handle(activation=None):

@@ -15,8 +15,6 @@ from ..errors import ConfigError, Span, raise_all
 from ..model.types import Cluster, Frontend, Queue
 from ..language.nodes import SourceFile
 
-SETTINGS = ("project", "subproject", "cluster", "execution", "queue", "remote",
-            "persistent", "record", "node", "nparallel")
 
 
 @frozen_record

@@ -15,14 +15,13 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..core import paths
+from ..core.vocabulary import (DASK_SERVICES, JOB_SERVICES, SETTINGS, STORAGE_DIRECTORY,
+                               hosting_service)
 from .context import Context, Origin, Problem, ServiceUse, Setting, Warn
 from ..errors import ConfigError
 from .evaluator import Evaluation, queue_problem
 from ..model.types import (Cluster, binds_beyond_loopback, exposure_problem, frozen_map, is_local_frontend, service_directory)
 
-FILE_SETTINGS = ("project", "subproject", "cluster", "execution", "queue", "remote",
-                 "persistent", "record", "node", "nparallel")
-JOB_SERVICES = ("jobserver", "daskserver", "pure_daskserver")
 # The previous package's warning words, which scripts and tests look for,
 # come first; ours say why.
 EXECUTION_WARNING = {
@@ -47,7 +46,7 @@ def _cluster_note(cluster: Setting) -> str:
 
 class _Resolver:
     def __init__(self, ev: Evaluation, clusters: Mapping[str, Cluster], strict: bool):
-        self.raw = {n: ev.frame.lookup(n) if ev.frame else None for n in FILE_SETTINGS}
+        self.raw = {n: ev.frame.lookup(n) if ev.frame else None for n in SETTINGS}
         self.clusters = clusters
         self.strict = strict
         self.out: dict[str, Setting] = {}
@@ -272,7 +271,7 @@ class _Deriver:
         """Only batch systems place jobs on nodes: on a local cluster a selected
         node would be silently ignored by its Dask workers."""
         cluster, node = self.cluster, self.settings.get("node")
-        dask = [w for w in self.wanted if w in ("daskserver", "pure_daskserver")]
+        dask = [w for w in self.wanted if w in DASK_SERVICES]
         if cluster.type != "local" or node is None or node.value is None or not dask:
             return
         self.r.problem(ConfigError(
@@ -285,7 +284,7 @@ class _Deriver:
 
     def use(self, service: str, storage, scope) -> ServiceUse | None:
         cluster, settings = self.cluster, self.settings
-        host_service = "daskserver" if service == "pure_daskserver" else service
+        host_service = hosting_service(service)
         frontend = cluster.frontend_for(host_service)
         if frontend is None:
             self.r.problem(ConfigError(
@@ -293,7 +292,7 @@ class _Deriver:
                 f"{host_service}, which this configuration needs",
                 settings["cluster"].origin.span, _missing_hint(service)), service)
             return None
-        if service in ("daskserver", "pure_daskserver") and not _value(settings, "queue"):
+        if service in DASK_SERVICES and not _value(settings, "queue"):
             self.r.problem(ConfigError(
                 f"a daskserver needs a queue, but none is selected and cluster "
                 f"'{cluster.name}' (defined in {cluster.span}) has no default_queue",
@@ -313,7 +312,7 @@ class _Deriver:
             return ServiceUse(service, frontend, "rw",
                               paths.service_key(service, cluster.name, "rw", scope))
         root = service_directory(frontend.services[service],
-                                 "bufferdir" if service == "hashserver" else "database_dir", local)
+                                 STORAGE_DIRECTORY[service], local)
         data = paths.join(root, storage) + ("/seamless.db" if service == "database" else "")
         return ServiceUse(service, frontend, "rw",
                           paths.service_key(service, cluster.name, "rw", storage), data)

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 
 import yaml
 
+from ..core.vocabulary import stage_label
 from ..errors import ConfigError, Span, did_you_mean, display_path, source_excerpt
 from ..model.types import Catalogue, frozen_map
 from ..language.nodes import SourceFile, StageBlock
@@ -205,9 +206,8 @@ def profile_findings(files: Iterable[SourceFile],
 # -- evaluation -------------------------------------------------------------------
 
 def label(stage: str | None, substage: str | None) -> str:
-    if stage is None and substage is None:
-        return NO_STAGE
-    return "stage " + (stage or "") + (f":{substage}" if substage else "")
+    text = stage_label(stage, substage)
+    return NO_STAGE if text is None else "stage " + text
 
 
 def targets(files: Iterable[SourceFile], stage, substage, all_stages: bool) -> list[tuple]:

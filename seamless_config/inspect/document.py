@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from ..evaluation.context import SETTINGS, Context, Origin, Setting
+from ..core.vocabulary import SERVICES, SETTINGS, stage_label
+from ..evaluation.context import Context, Origin, Setting
 from ..errors import Span, display_path
 from ..model.types import Cluster, Queue, plain
 
@@ -160,12 +161,6 @@ def searched(ctx: Context) -> list[dict]:
                     for p, found in ctx.catalogue_files]
 
 
-def stage_label(stage: str | None, substage: str | None) -> str | None:
-    if stage is None and substage is None:
-        return None
-    return (stage or "") + (f":{substage}" if substage else "")
-
-
 def _sections(ctx: Context, src: SourceLines) -> dict:
     """Each section's builder, run only when the section is wanted."""
     return {
@@ -226,7 +221,6 @@ def comparable(doc: dict) -> dict[str, dict]:
 
 
 _ABSENT = object()
-_SERVICE_ORDER = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
 _FIELD_ORDER = ("host", "key", "data_path")
 
 
@@ -237,7 +231,7 @@ def _rank(name: str) -> tuple:
     if name in ("storage_subpath", "scope_subpath"):
         return (1, name != "storage_subpath", 0)
     service, _, field = name.partition(".")
-    return (2, _SERVICE_ORDER.index(service) if service in _SERVICE_ORDER else 99,
+    return (2, SERVICES.index(service) if service in SERVICES else 99,
             _FIELD_ORDER.index(field) if field in _FIELD_ORDER else 99)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable
 
-from ..evaluation.context import SETTINGS
+from ..core.vocabulary import SETTINGS, stage_label
 from ..language.nodes import format_scalar
 
 Style = Callable[[str, str], str]
@@ -95,8 +95,7 @@ def files_lines(doc: dict, style: Style) -> list[str]:
 
 
 def stage_line(doc: dict, style: Style) -> str:
-    stage = doc["stage"] or ""
-    label = stage + (f":{doc['substage']}" if doc["substage"] else "") or "(none)"
+    label = stage_label(doc["stage"], doc["substage"], "(none)")
     blocks = ", ".join(b for b in doc["stage_blocks"]) or "none"
     return style("Stage", "heading") + f" {label}  " + style(f"(stage blocks in the chain: {blocks})",
                                                               "dim")
@@ -213,8 +212,7 @@ def table(rows: list[tuple[str, ...]], style: Style, header: bool = False) -> li
 
 def show_lines(doc: dict, style: Style = no_style) -> list[str]:
     """The resolved values, one per line, then what init would start where."""
-    stage = (doc["stage"] or "") + (f":{doc['substage']}" if doc["substage"] else "")
-    rows = [("stage", stage or "(none)")]
+    rows = [("stage", stage_label(doc["stage"], doc["substage"], "(none)"))]
     rows += [(name, show_value(s["value"])) for name, s in doc["settings"].items()]
     if doc.get("storage"):
         rows += [("storage path", doc["storage"]["storage_subpath"]),
@@ -231,9 +229,7 @@ def show_lines(doc: dict, style: Style = no_style) -> list[str]:
 # -- diff and plan -----------------------------------------------------------------
 
 def side_label(stage: str | None, substage: str | None) -> str:
-    if stage is None and substage is None:
-        return "(no stage)"
-    return (stage or "") + (f":{substage}" if substage else "")
+    return stage_label(stage, substage, "(no stage)")
 
 
 def diff_lines(doc_a: dict, doc_b: dict, diffs: list[dict], style: Style = no_style) -> list[str]:

@@ -20,7 +20,8 @@ import yaml
 from ..core.yaml_nodes import (NULL, STR, compose_file, describe, expect_string, is_null, read_text, span_of)
 from .lazy import LazyClusters, compose_entry, index_text
 from ..errors import ConfigError, Span, raise_all
-from .types import CLUSTER_TYPES, SERVICES, Catalogue, Cluster, Frontend, Service, frozen_map
+from ..core.vocabulary import FRONTEND_SERVICES as SERVICES, STORAGE_DIRECTORY
+from .types import CLUSTER_TYPES, Catalogue, Cluster, Frontend, Service, frozen_map
 from ..core.names import name_problem, path_problem
 from ..core.paths import catalogue_files
 from .queues import (FAILED, attempt, choice_hint, field_name, items, parse_queues, read_bool, read_int, read_positive, read_property, read_token)
@@ -34,7 +35,6 @@ _SERVICE_FIELDS = {
     "jobserver": ("conda", "network_interface", *_PORTS),
     "daskserver": ("conda", "network_interface", *_PORTS),
 }
-_REQUIRED = {"hashserver": "bufferdir", "database": "database_dir"}
 _FRONTEND_KEYS = ("hostname", "ssh_hostname", *SERVICES)
 
 
@@ -124,7 +124,7 @@ def _service(kind: str, key: yaml.Node, node: yaml.Node, path: str, cluster: str
                                   f"{describe(node)}", span_of(node, path)))
         return Service(kind, frozen_map(), span)
     fields, spans = _read_fields(given, _SERVICE_READERS, path, where, errors)
-    required = _REQUIRED.get(kind)
+    required = STORAGE_DIRECTORY.get(kind)
     if required and required not in given:
         errors.append(ConfigError(f"{where} needs {required}", span,
                                   f"add '{required}: /some/directory'"))

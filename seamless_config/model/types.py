@@ -15,7 +15,6 @@ from typing import Any, Mapping
 from .._record import Factory, frozen_record
 from ..errors import ConfigError, Span
 
-SERVICES = ("hashserver", "database", "jobserver", "daskserver")
 CLUSTER_TYPES = ("local", "slurm", "oar")
 LOCAL_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .dask import JOBQUEUE_KINDS, DaskPlan, bind_workers, plan_for
+from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigError
 
 SCHEDULER = "tcp://<scheduler-address>:<scheduler-port>"
 WORKER_NAME = "<worker-name>"
 PYTHON = "<python>"  # the wrapper's interpreter on the frontend
-DASK_SERVICES = ("daskserver", "pure_daskserver")
 
 
 @dataclass(frozen=True)

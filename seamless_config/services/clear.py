@@ -21,7 +21,8 @@ from typing import Any
 from ..errors import ConfigError
 from .operations import describe, is_running, stop_key
 from .hosts import is_dir, is_regular
-from .targets import STORAGE_DIRS, Target
+from ..core.vocabulary import STORAGE_DIRECTORY
+from .targets import Target
 
 PREFIX_DIR = re.compile(r"[0-9a-f]{2}")  # fullmatch, like every pattern here
 # <checksum>, plus .zst/.gz, .BUFFERLENGTH sidecars, and '-xxxx' temporaries
@@ -45,7 +46,7 @@ class ClearPlan:
 
 
 def _refuse(target: Target, path: str, why: str) -> ConfigError:
-    root_name = STORAGE_DIRS[target.service]
+    root_name = STORAGE_DIRECTORY[target.service]
     return ConfigError(f"refusing to clear {path}: {why}",
                        hint=f"clear only deletes below the configured {root_name} "
                             f"{target.root}")
@@ -73,7 +74,7 @@ def check_contained(fs, target: Target, path: str) -> str:
 
 def plan_clear(fs, target: Target, host: str) -> ClearPlan:
     """What ``clear`` would delete for ``target`` (hashserver or database)."""
-    if target.service not in STORAGE_DIRS or target.data_path is None:
+    if target.service not in STORAGE_DIRECTORY or target.data_path is None:
         raise ConfigError(f"clear works on a hashserver or a database, not a {target.service}")
     path = check_contained(fs, target, target.data_path)
     if target.service == "database":

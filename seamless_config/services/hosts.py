@@ -19,18 +19,18 @@ import subprocess
 import time
 from typing import IO, Any
 
+from ..core.vocabulary import DASK_SERVICES
 from ..errors import ServiceError
 from ..launch import health, state
 from ..launch.proc import (Identity, is_server, own_processes, pid_alive, program_of, status_files, top_level, valid_pid)
 
-DASK = ("daskserver", "pure_daskserver")
 CONNECT_SECONDS = 15.0
 POLL = 0.1
 
 
 def health_check_of(service: str | None) -> tuple[str, str]:
     """(path, port field) of the health check of ``service``."""
-    return ("health", "dashboard_port") if service in DASK else ("healthcheck", "port")
+    return ("health", "dashboard_port") if service in DASK_SERVICES else ("healthcheck", "port")
 
 
 def is_port(port: Any) -> bool:

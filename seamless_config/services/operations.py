@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import IO, Any, Iterable, Sequence
 
+from ..core.vocabulary import SERVICES
 from ..errors import ConfigError, ServiceError
 from ..launch import health, state
 from ..core.names import MODES
@@ -28,7 +29,9 @@ from .targets import Target
 logger = logging.getLogger("seamless_config")
 
 SCOPE_FIELDS = ("service", "cluster", "project", "subproject", "stage", "substage")
-KEY_SERVICES = ("pure-daskserver", "hashserver", "database", "jobserver", "daskserver")
+# Key prefixes: a service name with "-" for "_"; pure Dask first, as its key
+# also starts with "daskserver" after "pure-".
+KEY_SERVICES = tuple(sorted((s.replace("_", "-") for s in SERVICES), key=len, reverse=True))
 LIVE = (state.RUNNING, state.STARTING)
 
 
@@ -266,7 +269,7 @@ def list_servers(remote_frontends: Sequence[tuple[str | None, str | None]]) -> L
 
 
 def _order(row: Row):
-    services = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
+    services = SERVICES
     rank = services.index(row.service) if row.service in services else len(services)
     return (row.host != "localhost", row.host, row.cluster or "", row.project or "",
             row.subproject or "", row.stage or "", row.substage or "", rank, row.key)

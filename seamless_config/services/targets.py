@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core import paths
+from ..core.vocabulary import SERVICES, STORAGE_DIRECTORY
 from ..evaluation.context import Context
 from ..errors import ConfigError, one_of
 from ..plan.spec import LaunchSpec
 
-SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure_daskserver")
 # What "daskserver" means on the command line: the Dask scheduler of the
 # configuration, Seamless's daskserver or, with persistent: false, pure Dask's.
-DASK_NAMES = ("daskserver", "pure_daskserver")
-STORAGE_DIRS = {"hashserver": "bufferdir", "database": "database_dir"}
 
 
 def evaluate_scope(workdir: str, *, cluster: str | None = None, project: str | None = None,
@@ -106,10 +104,10 @@ def _target(ctx: Context, service: str) -> Target:
         project=ctx.value("project"), subproject=ctx.value("subproject"), stage=ctx.stage,
         substage=ctx.substage, queue=ctx.queue, node=ctx.value("node"),
         record=bool(ctx.value("record")), local_cluster=ctx.local_cluster)
-    if service not in STORAGE_DIRS:
+    if service not in STORAGE_DIRECTORY:
         return Target(service, spec)
     frontend = pick_frontend(ctx.cluster, use.frontend if use else None, service)
-    root = service_directory(frontend.services[service], STORAGE_DIRS[service], spec.is_local)
+    root = service_directory(frontend.services[service], STORAGE_DIRECTORY[service], spec.is_local)
     data = spec.workdir + ("/seamless.db" if service == "database" else "")
     return Target(service, spec, root=(root or "").rstrip("/") or "/", data_path=data)
 
@@ -137,7 +135,7 @@ def resolve_entry(target: Target) -> dict[str, Any]:
     }
     if target.data_path is not None:
         entry["data"] = target.data_path
-        entry[STORAGE_DIRS[target.service]] = target.root
+        entry[STORAGE_DIRECTORY[target.service]] = target.root
     return entry
 
 
