@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from seamless_config.launch.activation import plan
+from seamless_config.plan.services import plan
 from seamless_config.errors import ConfigError
 from seamless_config.evaluation.pipeline import evaluate_workdir
 

@@ -14,7 +14,8 @@ import pytest
 import seamless_config
 from seamless_config import _record
 from seamless_config.dask.client import dashboard_url, get_dask_client
-from seamless_config.launch.activation import activate, spec_for
+from seamless_config.launch.activation import activate
+from seamless_config.plan.services import spec_for
 from seamless_config.launch import state
 from seamless_config.launch.executor import ensure_service
 from seamless_config.launch.local import pid_alive

@@ -244,7 +244,7 @@ def tamper_tools_cache(folder, *, consistent: bool = True) -> None:
 def test_the_tools_cache_is_json_read_without_marshal(project, monkeypatch):
     import marshal
 
-    from seamless_config import tools
+    from seamless_config.plan import tooldefs
 
     root, folder = project
     assert plan(root)[0] == 0  # fills the cache
@@ -252,13 +252,13 @@ def test_the_tools_cache_is_json_read_without_marshal(project, monkeypatch):
     assert stat.S_IMODE(os.stat(tools_cache(folder)).st_mode) == 0o600
     with open(tools_cache(folder), "rb") as f:
         doc = json.load(f)
-    assert doc["tools_yaml"] == tools._tools_text()
+    assert doc["tools_yaml"] == tooldefs._tools_text()
 
     def refuse(*args, **kwargs):
         raise AssertionError("marshal was used")
     monkeypatch.setattr(marshal, "load", refuse)
     monkeypatch.setattr(marshal, "loads", refuse)
-    raw, parsed = tools._read_tools_cache(tools_cache(folder), tools._tools_text())
+    raw, parsed = tooldefs._read_tools_cache(tools_cache(folder), tooldefs._tools_text())
     assert raw == doc["tools"] and set(parsed) == set(doc["templates"])
 
 
@@ -298,12 +298,12 @@ def test_a_template_that_is_not_its_source_is_not_used(project):
 
 
 def _cached_doc(project):
-    from seamless_config import tools
+    from seamless_config.plan import tooldefs
 
     root, folder = project
     assert plan(root)[0] == 0
     with open(tools_cache(folder), "rb") as f:
-        return tools, tools_cache(folder), json.load(f)
+        return tooldefs, tools_cache(folder), json.load(f)
 
 
 @pytest.mark.parametrize("damage", [
@@ -311,9 +311,9 @@ def _cached_doc(project):
     "text with a space", "text with a brace", "a variable's name", "an unknown filter",
     "a field missing", "a field of another type", "not an object", "nested too deep"])
 def test_a_cache_document_that_is_not_what_we_wrote_is_rebuilt(project, damage):
-    tools, path, doc = _cached_doc(project)
-    text = tools._tools_text()
-    assert tools._read_tools_cache(path, text) is not None
+    tooldefs, path, doc = _cached_doc(project)
+    text = tooldefs._tools_text()
+    assert tooldefs._read_tools_cache(path, text) is not None
     command = doc["tools"]["hashserver"]["command"]
     if damage == "format 1":
         doc["format"] = 1
@@ -348,4 +348,4 @@ def test_a_cache_document_that_is_not_what_we_wrote_is_rebuilt(project, damage):
             f.write('{"format": 2, "templates": ' + "[" * 100000 + "]" * 100000 + "}")
         else:
             f.write(json.dumps(doc))
-    assert tools._read_tools_cache(path, text) is None
+    assert tooldefs._read_tools_cache(path, text) is None

@@ -9,7 +9,7 @@ import pytest
 
 from seamless_config.language.template import Fragment, Space, Template, Flag, Text, Var, parse
 from seamless_config.language import template
-from seamless_config import tools
+from seamless_config.plan import tooldefs
 
 HOSTILE = ["{x}", "{{x}}", "it's", 'say "hi"', "$(touch /tmp/pwned)", "a; rm -rf ~",
            "`id`", "two words", "tab\there", "}{", "[x]", "{status_file}", ""]
@@ -143,7 +143,7 @@ def test_parse_is_cached():
 
 def test_no_evaluation_machinery_in_the_interpreter():
     root = pathlib.Path(__file__).resolve().parent.parent / "seamless_config"
-    for name in ("language/template.py", "tools.py"):
+    for name in ("language/template.py", "plan/tooldefs.py", "plan/specs.py", "tools.py"):
         source = (root / name).read_text()
         found = re.findall(r"(?<![\w.])(?:eval|exec|compile|__import__)\(|\.format(?:_map)?\(",
                            source)
@@ -172,7 +172,7 @@ def test_tools_reads_its_cache_and_survives_a_corrupt_one(tmp_path, monkeypatch)
     import sys
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    code = ("import sys; from seamless_config.tools import tool_defs; tool_defs(); "
+    code = ("import sys; from seamless_config.plan.tooldefs import tool_defs; tool_defs(); "
             "print('lark' in sys.modules, 'yaml' in sys.modules)")
     run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True,  # noqa: E731
                                  text=True, check=True).stdout.strip()
@@ -189,8 +189,8 @@ def test_tools_reads_its_cache_and_survives_a_corrupt_one(tmp_path, monkeypatch)
 
 def test_tools_cache_is_not_used_for_another_tools_yaml(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    raw, _ = tools._tools_data()
-    path = tools._tools_cache_path(template.FORMAT)
-    text = tools._tools_text()
-    assert tools._read_tools_cache(path, text)[0] == raw
-    assert tools._read_tools_cache(path, text.replace("600", "601")) is None
+    raw, _ = tooldefs._tools_data()
+    path = tooldefs._tools_cache_path(template.FORMAT)
+    text = tooldefs._tools_text()
+    assert tooldefs._read_tools_cache(path, text)[0] == raw
+    assert tooldefs._read_tools_cache(path, text.replace("600", "601")) is None

@@ -13,6 +13,8 @@ import pytest
 import remote_http_launcher
 
 from seamless_config import _record, tools
+from seamless_config.core.vocabulary import SERVICES
+from seamless_config.plan import specs, tooldefs
 from seamless_config.core import paths
 from seamless_config.language import template
 from seamless_config.core.yaml_nodes import compose_text
@@ -20,7 +22,7 @@ from seamless_config.model.catalogue import parse_clusters
 from seamless_config.errors import ConfigError, Span
 from seamless_config.plan.spec import STATUS_FILE
 from seamless_config.model.types import Cluster, Frontend, Queue, Service, frozen_map
-from seamless_config.tools import service_spec
+from seamless_config.plan.specs import service_spec
 
 CATALOGUE = """\
 hpc:
@@ -571,30 +573,30 @@ TOOLS_YAML_ERRORS = [
                          ids=[c[0] for c in TOOLS_YAML_ERRORS])
 def test_tools_yaml_errors(changes, message):
     with pytest.raises(ValueError) as info:
-        tools._tool_def("t", {**GOOD_BODY, **changes})
+        tooldefs._tool_def("t", {**GOOD_BODY, **changes})
     assert str(info.value) == message
 
 
 def test_status_file_must_be_a_whole_word():
-    tool = _record.replace(tools._tool_def("t", GOOD_BODY),
+    tool = _record.replace(tooldefs._tool_def("t", GOOD_BODY),
                            command=template.parse("x --status-file={status_file}"))
     with pytest.raises(ValueError) as info:
-        tools._rendered(tool, {"cluster": "c", "bufferdir": "/b"})
+        specs._rendered(tool, {"cluster": "c", "bufferdir": "/b"})
     assert str(info.value) == "t: {status_file} must be a whole argv word"
 
 
 def test_shipped_tools_yaml():
-    defs = tools.tool_defs()
-    assert sorted(defs) == sorted(tools.SERVICES)
+    defs = tooldefs.tool_defs()
+    assert sorted(defs) == sorted(SERVICES)
     assert {n: (d.hosted_by, d.timeout) for n, d in defs.items()} == {
         "hashserver": ("hashserver", 600), "database": ("database", 600),
         "jobserver": ("jobserver", 600), "daskserver": ("daskserver", 600),
         "pure_daskserver": ("daskserver", 600)}
-    assert tools.tool_defs() is defs
+    assert tooldefs.tool_defs() is defs
 
 
 def test_tools_yaml_and_grammar_load_lazily():
-    code = ("import seamless_config.tools as t, seamless_config.language.grammars as g, seamless_config;"
+    code = ("import seamless_config.plan.tooldefs as t, seamless_config.language.grammars as g;"
             "print(t.tool_defs.cache_info().currsize, g.parser.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "0"]
@@ -723,11 +725,13 @@ def test_pure_daskserver_without_a_cluster(selected):
 
 
 def test_the_warm_path_knows_the_storage_handshake():
-    """effects reuses storage servers without building specs: its handshake
-    constant must be what tools.yaml says."""
-    from seamless_config.launch import activation as effects
+    """activation reuses storage servers without building specs: its
+    handshake constant must be what tools.yaml says."""
+    from seamless_config.core.vocabulary import STORAGE_SERVICES
+    from seamless_config.launch import activation
 
-    assert {tools.tool_defs()[s].handshake for s in effects.STORAGE} == {effects.STORAGE_HANDSHAKE}
+    assert {tooldefs.tool_defs()[s].handshake for s in STORAGE_SERVICES} == {
+        activation.STORAGE_HANDSHAKE}
 
 
 @pytest.mark.parametrize("text,expected", [("4GB", 4 * 10**9), ("1.5 GiB", 3 * 2**29),

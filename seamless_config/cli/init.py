@@ -96,7 +96,7 @@ def _print_dashboards(handles) -> None:
 
 
 def _report_dry(ctx, as_json: bool) -> None:
-    from ..launch.activation import plan
+    from ..plan.services import plan
 
     specs = plan(ctx)
     if as_json:

@@ -220,7 +220,7 @@ def targets(files: Iterable[SourceFile], stage, substage, all_stages: bool) -> l
 def evaluate_findings(workdir: str, stage, substage, catalogue: Catalogue,
                       broken: set[str], environ=None) -> list[Finding]:
     """What evaluating (and planning) for one stage finds."""
-    from ..launch.activation import plan
+    from ..plan.services import plan
     from ..evaluation.pipeline import evaluate_workdir
     from ..evaluation.resolve import exposure_warnings
 

@@ -271,7 +271,7 @@ def plan_entry(spec, running: dict | None = None) -> dict:
 def plan_document(ctx: Context, probe=None) -> dict:
     """Every server init would start, in start order. ``probe(spec)`` says
     what runs now ({url, pid} or None); without it nothing is probed."""
-    from ..launch.activation import plan
+    from ..plan.services import plan
 
     entries = [plan_entry(spec, probe(spec) if probe else None) for spec in plan(ctx)]
     return {"version": VERSION, "stage": ctx.stage, "substage": ctx.substage,

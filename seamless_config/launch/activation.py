@@ -11,39 +11,13 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ..evaluation.context import Context, ServiceUse
+from ..core.vocabulary import STORAGE_SERVICES as STORAGE
 from ..errors import ServiceError
+from ..evaluation.context import Context, ServiceUse
+from ..plan.services import enabled_uses, plan, spec_for
 
 logger = logging.getLogger("seamless_config")
-STORAGE = ("hashserver", "database")
 STORAGE_HANDSHAKE = "healthcheck"  # as tools.yaml says; test_tools checks they agree
-
-
-def spec_for(ctx: Context, use: ServiceUse, file_parameters=None):
-    """The LaunchSpec of one service the context needs (pure)."""
-    from ..tools import service_spec
-
-    return service_spec(
-        use.service, cluster=ctx.cluster, frontend=use.frontend, mode=use.mode,
-        project=ctx.value("project"), subproject=ctx.value("subproject"),
-        stage=ctx.stage, substage=ctx.substage, queue=ctx.queue,
-        node=ctx.value("node"), record=bool(ctx.value("record")),
-        local_cluster=ctx.local_cluster, file_parameters=file_parameters)
-
-
-def plan(ctx: Context, disabled: frozenset = frozenset()) -> list:
-    """Every LaunchSpec init would use, in start order. The jobserver's
-    parameters are only known once storage runs: here they are a
-    placeholder naming the storage keys. Raises the problems that block
-    any of these services (a tolerant evaluation kept them)."""
-    uses = _enabled(ctx, disabled)
-    specs = [spec_for(ctx, use) for use in uses if use.service in STORAGE]
-    for use in uses:
-        if use.service not in STORAGE:
-            params = ({"clients-of": [s.key for s in specs], "record": bool(ctx.value("record"))}
-                      if use.service == "jobserver" else None)
-            specs.append(spec_for(ctx, use, params))
-    return specs
 
 
 # The Seamless runtime's switches that keep a server from being launched
@@ -53,7 +27,6 @@ DISABLED_FLAGS = {"hashserver": "seamless_remote.buffer_remote",
                   "jobserver": "seamless_remote.jobserver_remote",
                   "daskserver": "seamless_remote.daskserver_remote",
                   "pure_daskserver": "seamless_config.pure_daskserver"}
-ALL_SERVICES = tuple(DISABLED_FLAGS)
 
 
 def disabled_services() -> frozenset:
@@ -63,12 +36,6 @@ def disabled_services() -> frozenset:
 
     return frozenset(service for service, name in DISABLED_FLAGS.items()
                      if getattr(sys.modules.get(name), "DISABLED", False) is True)
-
-
-def _enabled(ctx: Context, disabled: frozenset) -> list:
-    """The services to start, after raising what blocks an init or them."""
-    ctx.raise_for("init", *(s for s in ALL_SERVICES if s not in disabled))
-    return [use for use in ctx.services if use.service not in disabled]
 
 
 @dataclass
@@ -128,7 +95,7 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
     ``disabled``: services not to start (default: those the Seamless
     runtime switched off with ``DISABLED = True``)."""
     disabled = disabled_services() if disabled is None else disabled
-    uses = _enabled(ctx, disabled)
+    uses = enabled_uses(ctx, disabled)
     if ctx.execution == "spawn":
         _spawn(ctx)
     if not uses:  # in-process, no storage, or all switched off: nothing to start

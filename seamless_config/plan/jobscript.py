@@ -90,8 +90,9 @@ def wants_jobscript(ctx) -> bool:
 def parameters_for(ctx) -> Mapping[str, Any]:
     """The wrapper parameters init would hand the daskserver; without one
     in the plan (another execution mode), those of the selected queue."""
-    from ..launch.activation import spec_for
-    from ..tools import check_dask_queue, dask_parameters, pick_queue
+    from .services import spec_for
+    from .dask_params import dask_parameters
+    from .specs import check_dask_queue, pick_queue
 
     cluster = _batch_cluster(ctx)
     for use in ctx.services:
@@ -137,7 +138,7 @@ def for_context(ctx, *, python: str | None = None,
 def _pure_dask_interface(ctx) -> str | None:
     """Where our pure-Dask scheduler listens (its workers follow it onto
     loopback); None for seamless-dask's daskserver, whose wrapper is not ours."""
-    from ..launch.activation import spec_for
+    from .services import spec_for
 
     use = ctx.service("pure_daskserver")
     return None if use is None else spec_for(ctx, use).network_interface

@@ -94,7 +94,7 @@ def dask_service(ctx: Context, service: str) -> str:
 
 def _target(ctx: Context, service: str) -> Target:
     from ..model.types import service_directory
-    from ..tools import pick_frontend, service_spec
+    from ..plan.specs import pick_frontend, service_spec
 
     if service not in SERVICES:
         raise ConfigError(f"unknown service '{service}'; {one_of(SERVICES)}")
