@@ -9,7 +9,8 @@ import textwrap
 import pytest
 
 from seamless_config.core import yaml_nodes as _yaml
-from seamless_config.model.catalogue import load_catalogue, parse_clusters
+from seamless_config.model.catalogue import parse_clusters
+from seamless_config.model.catalogue_files import load_catalogue
 from seamless_config.errors import ConfigError
 
 README_CATALOGUE = """\

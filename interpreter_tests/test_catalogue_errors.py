@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from interpreter_tests.test_catalogue import home, write  # noqa: F401 (fixture)
-from seamless_config.model.catalogue import load_catalogue
+from seamless_config.model.catalogue_files import load_catalogue
 from seamless_config.errors import ConfigError
 
 F = "~/.seamless/clusters.yaml"

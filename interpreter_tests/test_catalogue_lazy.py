@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from seamless_config.model.catalogue import load_catalogue
+from seamless_config.model.catalogue_files import load_catalogue
 from seamless_config.errors import ConfigError
 from seamless_config.evaluation.pipeline import evaluate_workdir
 

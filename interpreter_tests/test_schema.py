@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from seamless_config.core import yaml_nodes as _yaml
+from seamless_config.core import paths, yaml_nodes as _yaml
 from seamless_config.model import catalogue, queues
 from seamless_config.language import loader
 from seamless_config.errors import ConfigError
@@ -82,7 +82,7 @@ def corpus_files() -> list[tuple[str, Path]]:
         for path in sorted(case.rglob("seamless*.yaml")):
             if home not in path.parents and "expected" not in path.parts:
                 out.append(("commands", path))
-        out += [("clusters", Path(p)) for p, found in catalogue.catalogue_files(str(home))
+        out += [("clusters", Path(p)) for p, found in paths.catalogue_files(str(home))
                 if found]
     return out
 

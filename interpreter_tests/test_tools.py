@@ -739,6 +739,6 @@ def test_the_warm_path_knows_the_storage_handshake():
 def test_memory_bytes_reads_sizes_as_dask_does(text, expected):
     from dask.utils import parse_bytes
 
-    from seamless_config.model.queues import memory_bytes
+    from seamless_config.model.fields import memory_bytes
 
     assert memory_bytes(text) == expected == parse_bytes(text)

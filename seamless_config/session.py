@@ -125,7 +125,7 @@ class Session:
             if all(size is None for _, _, size in key):  # no catalogue file at all
                 catalogue = empty_catalogue(key)
             else:
-                from .model.catalogue import load_catalogue
+                from .model.catalogue_files import load_catalogue
 
                 catalogue = load_catalogue(home, lazy=True)
             self._catalogue = (key, catalogue)

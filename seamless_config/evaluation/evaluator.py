@@ -80,7 +80,7 @@ def local_cluster_of(catalogue: Catalogue, program: Program,
         if command.argument.local_cluster is not None:
             local, span = command.argument.local_cluster, command.argument.local_span
     if span is not None and local not in clusters:
-        from ..model.queues import choice_hint
+        from ..model.fields import choice_hint
 
         raise ConfigError(f"local_cluster '{local}' is not a defined cluster", span,
                           choice_hint(local, list(clusters)))

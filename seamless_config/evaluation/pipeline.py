@@ -94,7 +94,7 @@ def _read_chain(workdir: str, catalogue: Callable[[str], Catalogue] | None):
     home = os.path.expanduser("~")
     files = discover(workdir)
     if catalogue is None:
-        from ..model.catalogue import load_catalogue
+        from ..model.catalogue_files import load_catalogue
 
         catalogue = lambda h: load_catalogue(h, lazy=True)  # noqa: E731
     return files, build_program(files), catalogue(home)

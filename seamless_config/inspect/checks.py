@@ -104,7 +104,7 @@ def tolerant_catalogue(home: str) -> tuple[Catalogue, list[Finding], set[str]]:
     """The catalogue, its problems, and the names of broken clusters. When
     it has problems, the catalogue returned holds the clusters that are
     valid on their own, so the chain can still be evaluated against them."""
-    from ..model.catalogue import load_catalogue
+    from ..model.catalogue_files import load_catalogue
 
     try:
         return load_catalogue(home), [], set()
@@ -115,7 +115,7 @@ def tolerant_catalogue(home: str) -> tuple[Catalogue, list[Finding], set[str]]:
 
 
 def _valid_clusters(home: str) -> tuple[Catalogue, set[str]]:
-    from ..model.catalogue import catalogue_files
+    from ..core.paths import catalogue_files
 
     files = catalogue_files(home)
     clusters: dict = {}

@@ -67,11 +67,14 @@ def compose_entry(entry: Entry, lines: list[str]):
 
 class LazyClusters(Mapping):
     """name -> Cluster; names are known up front, values built on first
-    access (a broken cluster raises its ConfigError then, every time)."""
+    access (a broken cluster raises its ConfigError then, every time).
+    ``build(entry, lines)`` parses one entry (the catalogue's parser, handed
+    in so that this module does not import the catalogue that uses it)."""
 
-    def __init__(self, built: dict, entries: dict[str, tuple[Entry, list[str]]]):
+    def __init__(self, built: dict, entries: dict[str, tuple[Entry, list[str]]], build):
         self._built = dict(built)
         self._entries = entries
+        self._build = build
         self._failed: dict[str, ConfigError] = {}
 
     def __getitem__(self, name: str):
@@ -87,13 +90,6 @@ class LazyClusters(Mapping):
             raise
         self._built[name] = cluster
         return cluster
-
-    @staticmethod
-    def _build(entry: Entry, lines: list[str]):
-        from .catalogue import parse_clusters
-
-        found, _ = parse_clusters(compose_entry(entry, lines), entry.path, "catalogue")
-        return found[entry.name]
 
     def __iter__(self):
         yield from self._built

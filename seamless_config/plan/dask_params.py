@@ -56,7 +56,7 @@ def _join_oar_properties(params: dict[str, Any]) -> None:
     than any core has, so it is dropped too (checked on real OAR)."""
     import math
 
-    from ..model.queues import memory_bytes
+    from ..model.fields import memory_bytes
 
     prop = params.get("memory_per_core_property_name")
     directives = params.get("job_extra_directives") or []
