@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 
+from .core.paths import seamless_cache_dir
 from .errors import ConfigurationError, SeamlessConfigWarning
 from .session import default_session
 
@@ -151,8 +152,7 @@ def get_nparallel() -> int:
 def get_seamless_cache() -> str | None:
     """The ``SEAMLESS_CACHE`` directory (absolute, ``~`` expanded) when that
     mode is on, else None."""
-    value = (os.environ.get("SEAMLESS_CACHE") or "").strip()
-    return os.path.abspath(os.path.expanduser(value)) if value else None
+    return seamless_cache_dir()
 
 
 def get_context():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Sequence
 
+from ._files import read_regular
 from ._record import frozen_record
 
 
@@ -123,8 +124,6 @@ MAX_EXCERPT = 200  # characters of a source line shown under a message
 
 def source_excerpt(span: Span) -> list[str]:
     """The source line of ``span`` and a caret line under the culprit."""
-    from .core.paths import read_regular  # only when an error is shown
-
     try:  # regular files only, capped: the file may be a FIFO or /dev/zero
         lines = read_regular(span.path).decode("utf-8", "replace").split("\n")
     except OSError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 
+from .core.paths import seamless_cache_dir
 from .errors import ConfigurationError
 from .launch.runtime import FIELDS as _FIELDS, forwarded_clients
 from .session import default_session
@@ -115,10 +116,8 @@ def set_remote_clients_from_env(include_dask: bool = False) -> bool:
     ``include_dask``, also connect to ``$SEAMLESS_DASK_SCHEDULER``.
     ``SEAMLESS_CACHE`` wins over it, as before: such a process stores in
     the cache directory."""
-    from .api import get_seamless_cache
-
     text = os.environ.get(ENV_VAR)
-    if not text or get_seamless_cache() is not None:
+    if not text or seamless_cache_dir() is not None:
         return False
     try:
         clients = json.loads(text)
@@ -150,17 +149,3 @@ def activate_given_clients(session) -> None:
     entries = [{"kind": kind, **e} for kind in _FIELDS for e in clients.get(kind, [])]
     session.activation = activate_clients(entries, in_remote=session.in_remote,
                                           handed_down=True)
-
-
-def __getattr__(name: str):
-    # The previous module imported this here; resolved on use, so that
-    # importing extern_clients does not load the launch templates.
-    if name == "configure_hashserver":
-        from .tools import configure_hashserver
-
-        return configure_hashserver
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + ["configure_hashserver"])

@@ -12,6 +12,10 @@ import errno
 import os
 import stat
 
+# The file primitives live one layer down (errors quotes files too); these
+# names are the core's way to them.
+from .._files import MAX_CONFIG_BYTES, UnreadableFile, read_capped, read_regular  # noqa: F401
+
 
 def storage_subpath(project: str, subproject: str | None, stage: str | None) -> str:
     """``/<project>[/<subproject>][/STAGE-<stage>]``"""
@@ -52,6 +56,13 @@ def join(root: str, subpath: str) -> str:
     return root.rstrip("/") + subpath
 
 
+def seamless_cache_dir() -> str | None:
+    """The ``SEAMLESS_CACHE`` directory (absolute, ``~`` expanded) when that
+    mode is on, else None."""
+    value = (os.environ.get("SEAMLESS_CACHE") or "").strip()
+    return os.path.abspath(os.path.expanduser(value)) if value else None
+
+
 def launcher_dir() -> str:
     """Where server/client state files live (shared with remote-http-launcher)."""
     return os.environ.get("REMOTE_HTTP_LAUNCHER_DIR") or os.path.expanduser("~/.remote-http-launcher")
@@ -79,63 +90,6 @@ def catalogue_files(home: str) -> list[tuple[str, bool]]:
     extra = [os.path.join(folder, n) for n in names
              if n.endswith(".yaml") and not n.startswith(".")]
     return [(main, os.path.lexists(main))] + [(p, True) for p in extra if not os.path.isdir(p)]
-
-
-# -- reading files that other people may have made -------------------------------
-
-# Configuration files are a few kB; a 4,000-cluster catalogue is 1.5 MB.
-MAX_CONFIG_BYTES = 8 * 2**20
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"))
-
-
-class UnreadableFile(OSError):
-    """A file refused before it is read: not a regular file, too large, or
-    (in the cache) not private to this user. An ``OSError``, so callers that
-    already handle unreadable files handle these too."""
-
-
-def read_regular(path: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
-    """The bytes of the regular file at ``path`` (symbolic links followed),
-    at most ``limit`` of them. A FIFO would block the open until a writer
-    comes and ``/dev/zero`` never ends, so the kind is checked before
-    opening, and again on the opened descriptor (the path may have changed
-    in between), which is opened non-blocking."""
-    _refuse_unusual(os.stat(path), path, limit)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    try:
-        _refuse_unusual(os.fstat(fd), path, limit)
-        return _read_capped(fd, path, limit)
-    finally:
-        os.close(fd)
-
-
-def _refuse_unusual(st: os.stat_result, path: str, limit: int) -> None:
-    for test, kind in _KINDS:
-        if test(st.st_mode):
-            raise UnreadableFile(errno.EINVAL, f"it is {kind}, not a regular file", path)
-    if not stat.S_ISREG(st.st_mode):
-        raise UnreadableFile(errno.EINVAL, "it is not a regular file", path)
-    if st.st_size > limit:
-        raise _too_large(path, limit)
-
-
-def _too_large(path: str, limit: int) -> UnreadableFile:
-    return UnreadableFile(errno.EFBIG, f"it is larger than {limit // 2**20} MiB, the limit "
-                                       "for a configuration file", path)
-
-
-def _read_capped(fd: int, path: str, limit: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:  # grew since fstat
-            raise _too_large(path, limit)
 
 
 # -- the cache directory -----------------------------------------------------------
@@ -231,7 +185,7 @@ def read_cache_file(path: str, limit: int = MAX_CACHE_BYTES) -> bytes | None:
         if problem:
             _warn_unsafe(path, problem)
             return None
-        return _read_capped(fd, path, limit)
+        return read_capped(fd, path, limit)
     except OSError:
         return None
     finally:
