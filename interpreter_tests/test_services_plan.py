@@ -13,7 +13,7 @@ from seamless_config.plan.spec import LaunchSpec
 from seamless_config.services.operations import parse_key
 from seamless_config.services.clear import plan_clear
 from seamless_config.launch.proc import Identity
-from seamless_config.services.hosts import LocalFS, parse_etimes
+from seamless_config.launch.hosts import LocalFS, parse_etimes
 
 KEYS = [
     ("hashserver-hpc-rw-proj", ("hashserver", "hpc", "proj", None, None, None)),

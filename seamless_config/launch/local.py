@@ -15,7 +15,6 @@ import logging
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -23,29 +22,12 @@ from typing import Any
 
 from ..errors import ServiceError
 from . import health, state
-from .proc import pid_alive, signal_group  # noqa: F401  (pid_alive: this module's interface)
+from .proc import kill_process, pid_alive  # noqa: F401  (pid_alive: this module's interface)
 from ..plan.spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
 
 POLL = 0.05
-
-
-def kill_process(pid: int, grace: float = 3.0) -> None:
-    """SIGTERM the process group led by ``pid`` (or ``pid`` alone), then
-    SIGKILL after ``grace`` seconds."""
-    if not pid_alive(pid):
-        return
-    signal_group(pid, signal.SIGTERM)
-    end = time.monotonic() + grace
-    while time.monotonic() < end:
-        if not pid_alive(pid):
-            return
-        time.sleep(POLL)
-    signal_group(pid, signal.SIGKILL)
-    end = time.monotonic() + 1.0  # gone for good before anyone looks for it again
-    while pid_alive(pid) and time.monotonic() < end:
-        time.sleep(POLL)
 
 
 def launch_error(spec: LaunchSpec, host: str, what: str, *, command: str | None,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
+import time
 from typing import Any, Iterable
 
 from .._record import frozen_record
@@ -21,6 +23,7 @@ from .._record import frozen_record
 # pid_t is a C int; Linux never goes past 2**22 (PID_MAX_LIMIT). Anything
 # else in a state file (a huge number, a negative one, a string) is no pid.
 PID_MAX = 2**22
+KILL_POLL = 0.05
 
 
 def valid_pid(pid: Any) -> bool:
@@ -59,6 +62,23 @@ def signal_group(pid: int, sig: int) -> None:
             os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kill_process(pid: int, grace: float = 3.0) -> None:
+    """SIGTERM the process group led by ``pid`` (or ``pid`` alone), then
+    SIGKILL after ``grace`` seconds."""
+    if not pid_alive(pid):
+        return
+    signal_group(pid, signal.SIGTERM)
+    end = time.monotonic() + grace
+    while time.monotonic() < end:
+        if not pid_alive(pid):
+            return
+        time.sleep(KILL_POLL)
+    signal_group(pid, signal.SIGKILL)
+    end = time.monotonic() + 1.0  # gone for good before anyone looks for it again
+    while pid_alive(pid) and time.monotonic() < end:
+        time.sleep(KILL_POLL)
 
 
 @frozen_record

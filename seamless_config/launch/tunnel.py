@@ -19,7 +19,8 @@ import time
 from typing import Any
 
 from . import health, state
-from .local import kill_process, launch_error, pid_alive
+from .local import launch_error
+from .proc import cmdline, kill_process, pid_alive
 from ..plan.spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
@@ -141,8 +142,6 @@ def _client_record(spec: LaunchSpec, record: dict[str, Any], ssh_host: str, targ
 def is_our_tunnel(pid: Any, local_port: Any = None) -> bool:
     """A live ``ssh`` process forwarding ``local_port`` (when given): a
     recorded tunnel pid may have been reused, even by another ssh."""
-    from .proc import cmdline
-
     args = cmdline(pid) if pid_alive(pid) else None
     if not args or os.path.basename(args[0]) != "ssh":
         return False

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .operations import describe, is_running, stop_key
-from .hosts import is_dir, is_regular
+from ..launch.hosts import is_dir, is_regular
 from ..core.vocabulary import STORAGE_DIRECTORY
 from .targets import Target
 

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import stat
-import subprocess
 import time
 from typing import IO, Any
 
 from ..core.vocabulary import DASK_SERVICES
 from ..errors import ServiceError
 from ..launch import health, state
-from ..launch.proc import (Identity, is_server, own_processes, pid_alive, program_of, status_files, top_level, valid_pid)
+from ..launch.hosts import is_port, parse_etimes, pids_arg, state_keys, servers_by_key
+from ..launch.proc import Identity, program_of
 
 CONNECT_SECONDS = 15.0
 POLL = 0.1
@@ -33,16 +31,6 @@ def health_check_of(service: str | None) -> tuple[str, str]:
     return ("health", "dashboard_port") if service in DASK_SERVICES else ("healthcheck", "port")
 
 
-def is_port(port: Any) -> bool:
-    return isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
-
-
-def state_keys(names: list[str]) -> list[str]:
-    """Launcher keys among the file names of a ``server/`` directory
-    (temporary files of atomic writes start with '.')."""
-    return sorted(n[:-5] for n in names if n.endswith(".json") and not n.startswith("."))
-
-
 def identity_of(host, key: str, record: dict[str, Any] | None) -> Identity:
     """What the server process of ``key`` on ``host`` holds in its command
     line: the recorded program (when the record names one) and the key's
@@ -50,137 +38,10 @@ def identity_of(host, key: str, record: dict[str, Any] | None) -> Identity:
     return Identity(program_of((record or {}).get("command")), host.state_path(key))
 
 
-def servers_by_key(server_dir: str, processes) -> dict[str, list[int]]:
-    """Keys of the server processes among ``processes`` (pid, parent pid,
-    args): those whose status file lies in ``server_dir``, each once."""
-    found: dict[str, list[int]] = {}
-    directory = os.path.normpath(server_dir)
-    for pid, args in top_level(processes):
-        for path in status_files(args):
-            if os.path.dirname(path) == directory and path.endswith(".json"):
-                found.setdefault(os.path.basename(path)[:-5], []).append(pid)
-    return found
-
-
-def parse_etimes(text: str) -> dict[int, int]:
-    """``ps -o pid=,etimes=`` output as {pid: seconds since start}."""
-    found = {}
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) == 2 and words[0].isdigit() and words[1].isdigit():
-            found[int(words[0])] = int(words[1])
-    return found
-
-
-def _pids_arg(pids) -> str:
-    return ",".join(str(int(p)) for p in pids if valid_pid(p))
-
-
-class LocalHost:
-    """This machine, through ``paths.launcher_dir()``."""
-
-    name = "localhost"
-    is_local = True
-
-    def keys(self) -> list[str]:
-        try:
-            return state_keys(os.listdir(state.server_dir()))
-        except FileNotFoundError:
-            return []
-
-    def state_path(self, key: str) -> str:
-        return state.server_state_path(key)
-
-    def read(self, key: str) -> dict[str, Any] | None:
-        return state.read_server(key)
-
-    def write(self, key: str, record: dict[str, Any]) -> None:
-        state.write_server(key, record)
-
-    def remove(self, key: str) -> bool:
-        existed = os.path.exists(state.server_state_path(key))
-        state.remove_server(key)
-        return existed
-
-    def alive(self, pid: Any) -> bool:
-        return pid_alive(pid)
-
-    def runs(self, pid: Any, identity: Identity) -> bool:
-        return is_server(pid, identity)
-
-    def servers(self) -> dict[str, list[int]]:
-        """Server processes by key, whatever the state files say."""
-        return servers_by_key(state.server_dir(), own_processes())
-
-    def healthy(self, record: dict[str, Any], service: str | None) -> bool:
-        path, port_name = health_check_of(service)
-        port = record.get(port_name)
-        host = health.connect_host(record.get("network_interface"))
-        return is_port(port) and health.answers_as(service, host, port, path)
-
-    def uptimes(self, pids) -> dict[int, int]:
-        if not _pids_arg(pids):
-            return {}
-        out = subprocess.run(["ps", "-o", "pid=,etimes=", "-p", _pids_arg(pids)],
-                             capture_output=True, text=True, check=False)
-        return parse_etimes(out.stdout)
-
-    def signal(self, pid: int, name: str) -> None:
-        from ..launch.proc import signal_group
-
-        signal_group(pid, getattr(signal, "SIG" + name))
-
-    def log_path(self, key: str, record: dict[str, Any] | None) -> str:
-        log = (record or {}).get("log")
-        return log if isinstance(log, str) else state.server_log_path(key)
-
-    def write_log(self, path: str, lines: int | None, follow: bool, out: IO[str]) -> None:
-        if not os.path.exists(path):
-            raise ServiceError(f"no log file at {path} on {self.name}")
-        argv = ["tail", "-n", "+1" if lines is None else str(lines)]
-        argv += ["-f", "--", path] if follow else ["--", path]
-        with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True,
-                              errors="replace") as proc:
-            try:
-                for line in proc.stdout:
-                    out.write(line)
-                    out.flush()
-            finally:
-                proc.kill()
-
-    def fs(self) -> "LocalFS":
-        return LocalFS()
-
-    def close(self) -> None:
-        pass
-
-
-class LocalFS:
-    """The file operations ``clear`` needs, on this machine (never following
-    symbolic links except in ``realpath``)."""
-
-    def expand(self, path: str) -> str:
-        return os.path.expanduser(path)
-
-    def realpath(self, path: str) -> str:
-        return os.path.realpath(path)
-
-    def lstat(self, path: str) -> tuple[int, int] | None:
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            return None
-        return st.st_mode, st.st_size
-
-    def entries(self, path: str) -> list[tuple[str, int, int]]:
-        with os.scandir(path) as it:
-            return sorted((e.name, *self.lstat(e.path)) for e in it)
-
-    def remove(self, path: str) -> None:
-        os.unlink(path)
-
-    def rmdir(self, path: str) -> None:
-        os.rmdir(path)
+def healthy(host, record: dict[str, Any], service: str | None) -> bool:
+    """Whether the server of ``record`` answers on its host as ``service``."""
+    path, port_name = health_check_of(service)
+    return host.answers(record, service, path, port_name)
 
 
 class RemoteHost:
@@ -247,19 +108,19 @@ class RemoteHost:
     def servers(self) -> dict[str, list[int]]:
         return servers_by_key(self.remote.server_dir, self.remote.processes())
 
-    def healthy(self, record: dict[str, Any], service: str | None) -> bool:
+    def answers(self, record: dict[str, Any], service: str | None, path: str = "healthcheck",
+                port_name: str = "port") -> bool:
         from ..launch.ssh import channel_answers
 
-        path, port_name = health_check_of(service)
         port = record.get(port_name)
         host = health.connect_host(record.get("network_interface"))
         return is_port(port) and channel_answers(
             self.remote.conn.transport, host, port, health.probe_for(service, path), 2.0)
 
     def uptimes(self, pids) -> dict[int, int]:
-        if not _pids_arg(pids):
+        if not pids_arg(pids):
             return {}
-        return parse_etimes(self.remote.run(f"ps -o pid=,etimes= -p {_pids_arg(pids)}").stdout)
+        return parse_etimes(self.remote.run(f"ps -o pid=,etimes= -p {pids_arg(pids)}").stdout)
 
     def signal(self, pid: int, name: str) -> None:
         pid, sig = int(pid), name if name in ("INT", "TERM", "KILL") else "TERM"
@@ -325,14 +186,6 @@ class SftpFS:
 
     def rmdir(self, path: str) -> None:
         self.sftp.rmdir(path)
-
-
-def is_regular(mode: int) -> bool:
-    return stat.S_ISREG(mode)
-
-
-def is_dir(mode: int) -> bool:
-    return stat.S_ISDIR(mode)
 
 
 def open_remote_host(hostname: str | None, ssh_hostname: str | None, what: str) -> RemoteHost:

@@ -23,7 +23,8 @@ from ..errors import ConfigError, ServiceError
 from ..launch import health, state
 from ..core.names import MODES
 from ..launch.proc import valid_pid
-from .hosts import (LocalHost, health_check_of, identity_of, is_port, open_remote_host, state_keys, stop_pid)
+from ..launch.hosts import LocalHost, is_port, state_keys
+from .hosts import health_check_of, healthy, identity_of, open_remote_host, stop_pid
 from .targets import Target
 
 logger = logging.getLogger("seamless_config")
@@ -130,7 +131,7 @@ def live_state(host, key: str, record: dict[str, Any],
         return state.STALE, f"pid {_shown(pid)} is gone"
     if status == state.STARTING:
         return state.STARTING, None
-    if host.healthy(record, service):
+    if healthy(host, record, service):
         return state.RUNNING, None
     _, port_name = health_check_of(service)
     return state.STALE, f"port {_shown(record.get(port_name))} is silent"
