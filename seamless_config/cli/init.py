@@ -87,7 +87,7 @@ def main(stage, workdir, dry_run, as_json, deadline):
 
 
 def _print_dashboards(handles) -> None:
-    from ..dask.client import dashboard_url
+    from ..launch.activation import dashboard_url
 
     for handle in handles:
         url = dashboard_url(handle)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigurationError
-from ..launch.health import base_url
+from ..launch.activation import dashboard_url  # noqa: F401 (part of this module's API)
 
 
 
@@ -38,14 +38,6 @@ def dask_handle(activation=None):
 def scheduler_address(handle) -> str:
     """``tcp://host:port`` as this machine reaches the scheduler."""
     return "tcp://" + urlsplit(handle.url).netloc
-
-
-def dashboard_url(handle) -> str | None:
-    """The dashboard of a dask service handle (None for other services)."""
-    if handle.service not in DASK_SERVICES or not isinstance(handle.dashboard_port, int):
-        return None
-    host = urlsplit(handle.url).hostname or "127.0.0.1"
-    return base_url(host, handle.dashboard_port) + "/status"
 
 
 def get_dask_client(activation=None, *, timeout: float = 30.0):

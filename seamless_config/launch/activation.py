@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from ..core.vocabulary import STORAGE_SERVICES as STORAGE
+from ..core.vocabulary import DASK_SERVICES, STORAGE_SERVICES as STORAGE
 from ..errors import ServiceError
 from ..evaluation.context import Context, ServiceUse
 from ..plan.services import enabled_uses, plan, spec_for
+from .health import base_url
 
 logger = logging.getLogger("seamless_config")
 STORAGE_HANDSHAKE = "healthcheck"  # as tools.yaml says; test_tools checks they agree
@@ -194,9 +196,15 @@ def _spawn_workers(ctx: Context) -> tuple[int, str]:
     return os.cpu_count() or 1, "one per core; set 'workers' in the cluster to choose"
 
 
-def _log_dashboards(handles) -> None:
-    from ..dask.client import dashboard_url
+def dashboard_url(handle) -> str | None:
+    """The dashboard of a Dask service handle (None for other services)."""
+    if handle.service not in DASK_SERVICES or not isinstance(handle.dashboard_port, int):
+        return None
+    host = urlsplit(handle.url).hostname or "127.0.0.1"
+    return base_url(host, handle.dashboard_port) + "/status"
 
+
+def _log_dashboards(handles) -> None:
     for handle in handles:
         url = dashboard_url(handle)
         if url:
