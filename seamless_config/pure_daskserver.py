@@ -37,14 +37,12 @@ class PureDaskserverLaunchedHandle:
         self.launch_config = self._spec.to_dict()
 
     def _do_init(self) -> None:
-        from distributed import Client
-
-        from .dask.client import dashboard_url, scheduler_address
+        from .dask.client import client_of, dashboard_url
         from .launch.executor import ensure_parallel
 
         handle = ensure_parallel([self._spec])[0]
         self.launch_payload = dict(handle.state or {})
-        self.client = Client(scheduler_address(handle), timeout=30, set_as_default=False)
+        self.client = client_of(handle, set_as_default=False)
         self.dashboard_url = dashboard_url(handle)
 
 

@@ -43,7 +43,11 @@ def scheduler_address(handle) -> str:
 def get_dask_client(activation=None, *, timeout: float = 30.0):
     """A connected ``distributed.Client``. Each call opens a new connection:
     keep the client and ``close()`` it when done."""
-    handle = dask_handle(activation)
+    return client_of(dask_handle(activation), timeout=timeout)
+
+
+def client_of(handle, *, timeout: float = 30.0, set_as_default: bool = True):
+    """A ``distributed.Client`` on the scheduler of a launched handle."""
     from distributed import Client
 
-    return Client(scheduler_address(handle), timeout=timeout)
+    return Client(scheduler_address(handle), timeout=timeout, set_as_default=set_as_default)

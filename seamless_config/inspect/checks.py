@@ -5,14 +5,14 @@ broken file does not hide the mistakes of the others; then the chain is
 evaluated for the requested stage (or for every stage it names) with the
 clusters that are valid, and the launch plan is built, which finds the
 services an execution mode needs but no frontend offers. Pure except for
-reading the files and asking git whether a profile is tracked.
+reading the files; whether git tracks a profile is asked by the caller
+(``tracked``), since that runs a program.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable
@@ -184,16 +184,6 @@ def _unknown_stage(stage: str, known: list[str]) -> Finding:
                    f"{hint} {listing}" if hint else listing)
 
 
-def git_tracked(path: str) -> bool | None:
-    """Whether git tracks ``path`` (None: not in a repository, or no git)."""
-    try:
-        done = subprocess.run(["git", "ls-files", "--error-unmatch", os.path.basename(path)],
-                              cwd=os.path.dirname(path) or ".", capture_output=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.returncode == 0
-
-
 def profile_findings(files: Iterable[SourceFile],
                      tracked: Callable[[str], bool | None]) -> list[Finding]:
     return [Finding("warning", f"{display_path(f.path)} is tracked by git; it holds settings "
@@ -274,7 +264,7 @@ def merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 def run_checks(workdir: str, *, stage: str | None = None, substage: str | None = None,
                all_stages: bool = False, home: str | None = None, environ=None,
-               tracked: Callable[[str], bool | None] = git_tracked) -> Report:
+               tracked: Callable[[str], bool | None] = lambda path: None) -> Report:
     """Everything wrong with the configuration of ``workdir``. The chain is
     evaluated only when all its files load: without one of them the
     evaluation would report consequences, not causes."""

@@ -7,7 +7,6 @@ so explanations can point at the line that defined it.
 
 from __future__ import annotations
 
-import functools
 import os
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -135,31 +134,16 @@ def is_local_frontend(cluster: Cluster, frontend: Frontend, local_cluster: str |
 
 
 def _names_this_machine(name: str | None) -> bool:
-    """``name`` is this machine by its own account: no DNS lookup (a name
-    that only resolves here, such as an /etc/hosts alias, stays remote)."""
+    """``name`` is this machine by its own account (its node name, or that
+    name's first part): no resolver is asked, since evaluating a
+    configuration neither waits on the network nor opens sockets. A name
+    that only resolves here (an /etc/hosts alias, a domain the node name
+    lacks) stays remote, and the exposure rule then asks where to listen."""
     if name is None or name in LOCAL_HOSTNAMES:
         return True
-    import socket
-
     wanted = name.lower().rstrip(".")
-    own = socket.gethostname().lower().rstrip(".")
-    short = own.split(".")[0]
-    if wanted in (own, short):
-        return True
-    if not wanted.startswith(short + ".") or "." in own:
-        return False
-    # A fully qualified form of a short host name: ask for our own FQDN
-    # only now, once per process (it may take a resolver round trip), and
-    # only a dotted one counts (getfqdn falls back to names like 'localhost').
-    fqdn = _own_fqdn()
-    return wanted == fqdn and fqdn.startswith(short + ".")
-
-
-@functools.cache
-def _own_fqdn() -> str:
-    import socket
-
-    return socket.getfqdn().lower().rstrip(".")
+    own = os.uname().nodename.lower().rstrip(".")
+    return wanted in (own, own.split(".")[0])
 
 
 def binds_beyond_loopback(interface: str | None) -> bool:
