@@ -324,7 +324,7 @@ def test_taking_over_gives_back_a_lock_made_after_the_check(ssh_home, tmp_path):
     """Two launchers find the same dead lock; the first takes it over and
     locks. The second's rename then catches the first's new lock: it sees
     that lock's time is not the one it judged dead, and puts it back."""
-    from seamless_config.launch import ssh
+    from seamless_config.launch import remote as ssh
 
     _, sshd = ssh_home
     spec = remote_spec(tmp_path, sshd, "hashserver-ssh-rw-give-back")

@@ -15,7 +15,7 @@ from interpreter_tests.fixtures_sshd import REPO
 from seamless_config.errors import SeamlessConfigWarning, ServiceError
 from seamless_config.launch import state
 from seamless_config.launch.lock import key_lock
-from seamless_config.launch.ssh import launch_line
+from seamless_config.launch.remote import launch_line
 
 
 def test_state_paths_and_atomic_writes(fake_home):

@@ -22,15 +22,16 @@ import shlex
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..errors import SeamlessConfigWarning, ServiceError
 from . import health, proc, state
+from .hosts import Host, LocalHost
 from .lock import key_lock
 from ..plan.spec import LaunchSpec
 
-if TYPE_CHECKING:  # fabric stays unimported until a remote launch
-    from .ssh import Remote
+if TYPE_CHECKING:
+    from .remote import RemoteLaunch
 
 logger = logging.getLogger("seamless_config")
 
@@ -58,66 +59,19 @@ class ServiceHandle:
     state: Mapping[str, Any] = field(default_factory=dict)
 
 
-class _Side(Protocol):
-    """Where the server runs: this machine or an SSH host."""
-
-    name: str
-    home: str | None  # to compare '~' in recorded commands
-
-    def read_state(self) -> dict[str, Any] | None: ...
-    def pid_alive(self, pid: Any) -> bool: ...
-    def is_server(self, pid: Any) -> bool: ...
-    def answers(self, record: dict[str, Any]) -> bool: ...
-    def kill(self, pid: int) -> None: ...
-    def remove_state(self) -> None: ...
-    def twins(self) -> list[tuple[int, str]]: ...
-    def expected_argv(self) -> list[str]: ...
+def identity_of(spec: LaunchSpec, host: Host) -> proc.Identity:
+    """What the server process of ``spec`` on ``host`` holds in its command
+    line; the program is unknown to ``reuse_local``, which has no argv."""
+    return proc.Identity(os.path.basename(spec.argv[0]) if spec.argv else None,
+                         host.state_path(spec.key))
 
 
-def identity_of(spec: LaunchSpec, status_file: str) -> proc.Identity:
-    """What the server process of ``spec`` holds in its command line; the
-    program is unknown to ``reuse_local``, which has no argv."""
-    return proc.Identity(os.path.basename(spec.argv[0]) if spec.argv else None, status_file)
+def _is_server(spec: LaunchSpec, host: Host, pid: Any) -> bool:
+    return host.runs(pid, identity_of(spec, host))
 
 
-class _LocalSide:
-    name = "localhost"
-
-    def __init__(self, spec: LaunchSpec):
-        self.spec = spec
-        self.identity = identity_of(spec, state.server_state_path(spec.key))
-        self.home = os.path.expanduser("~")
-
-    def read_state(self) -> dict[str, Any] | None:
-        return state.read_server(self.spec.key)
-
-    def pid_alive(self, pid: Any) -> bool:
-        return proc.pid_alive(pid)
-
-    def is_server(self, pid: Any) -> bool:
-        return proc.is_server(pid, self.identity)
-
-    def answers(self, record: dict[str, Any]) -> bool:
-        port = record.get(self.spec.health_port_name)
-        host = health.connect_host(record.get("network_interface"))
-        return _is_port(port) and health.answers_as(self.spec.service, host, port,
-                                                    self.spec.health_path)
-
-    def kill(self, pid: int) -> None:
-        from . import local
-
-        local.kill_process(pid)
-
-    def remove_state(self) -> None:
-        state.remove_server(self.spec.key)
-
-    def twins(self) -> list[tuple[int, str]]:
-        return [(pid, shlex.join(args)) for pid, args in proc.find_servers(self.identity)]
-
-    def expected_argv(self) -> list[str]:
-        from . import local
-
-        return local.expected_argv(self.spec)
+def _answers_once(spec: LaunchSpec, host: Host, record: dict[str, Any]) -> bool:
+    return host.answers(record, spec.service, spec.health_path, spec.health_port_name)
 
 
 def _is_port(port: Any) -> bool:
@@ -196,10 +150,10 @@ def reuse_local(service: str, key: str, handshake: Any) -> ServiceHandle | None:
 def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
     """What serves ``spec`` now, if anything; launches and cleans nothing."""
     if spec.is_local:
-        side = _LocalSide(spec)
-        record = side.read_state()
+        host = LocalHost()
+        record = host.read(spec.key)
         if record and record.get("status") == state.RUNNING and _is_port(record.get("port")) \
-                and side.is_server(record.get("pid")) and side.answers(record):
+                and _is_server(spec, host, record.get("pid")) and _answers_once(spec, host, record):
             return _local_handle(spec, record, launched=False, start=time.monotonic())
         return None
     client = state.read_client(spec.key)
@@ -210,33 +164,33 @@ def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
 
 # -- shared decision --------------------------------------------------------
 
-def _usable(spec: LaunchSpec, side: _Side, record: dict[str, Any] | None,
+def _usable(spec: LaunchSpec, host: Host, record: dict[str, Any] | None,
             deadline_at: float) -> dict[str, Any] | None:
     """The record of a healthy server to reuse, or None after cleaning up."""
     if record is None:
         return None
     pid = record.get("pid")
-    if record.get("status") == state.STARTING and side.is_server(pid):
+    if record.get("status") == state.STARTING and _is_server(spec, host, pid):
         # Another launcher without our lock (remote-http-launcher) is starting it.
-        record = _wait_foreign_start(side, record, pid, deadline_at)
+        record = _wait_foreign_start(spec, host, record, pid, deadline_at)
     if record.get("status") == state.RUNNING and _is_port(record.get("port")) and \
-            side.is_server(pid) and _answers(side, record):
-        differs = _started_differently(spec, side, record)
+            _is_server(spec, host, pid) and _answers(spec, host, record):
+        differs = _started_differently(spec, host, record)
         if differs is None:
             return record
         # e.g. a jobserver still pointing at a hashserver that moved, or a
         # server of the same key on other storage: reusing it would send
         # results to storage that is gone, or mix two projects' data
-        warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {differs} (pid {pid}); "
+        warnings.warn(f"{spec.service} '{spec.key}' on {host.name}: {differs} (pid {pid}); "
                       "restarting it", SeamlessConfigWarning, stacklevel=4)
-        side.kill(pid)
-        side.remove_state()
+        host.kill(pid)
+        host.remove(spec.key)
         return None
-    _discard(spec, side, record)
+    _discard(spec, host, record)
     return None
 
 
-def _started_differently(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> str | None:
+def _started_differently(spec: LaunchSpec, host: Host, record: dict[str, Any]) -> str | None:
     """Why the running server of ``record`` is not the one ``spec`` would
     start, or None. ``reuse_local`` (no argv) has no opinion."""
     if not spec.argv:
@@ -247,81 +201,82 @@ def _started_differently(spec: LaunchSpec, side: _Side, record: dict[str, Any]) 
     if record.get("workdir") != spec.workdir:
         return (f"it works in {_shown(record.get('workdir'))}, but this launch needs "
                 f"{spec.workdir}")
-    expected = side.expected_argv()
-    if not proc.same_command(record.get("command"), expected, side.home):
+    # without the conda wrapper, which state records may or may not show
+    expected = spec.argv_for(host.state_path(spec.key))
+    if not proc.same_command(record.get("command"), expected, host.home):
         return (f"it was started as {_shown(record.get('command'))}, but this launch runs "
                 f"{shlex.join(expected)!r}")
     return None
 
 
-def _wait_foreign_start(side: _Side, record: dict[str, Any], pid: Any,
+def _wait_foreign_start(spec: LaunchSpec, host: Host, record: dict[str, Any], pid: Any,
                         deadline_at: float) -> dict[str, Any]:
     limit = time.monotonic() + max(0.0, deadline_at - time.monotonic()) / 2
     while record.get("status") == state.STARTING and time.monotonic() < limit \
-            and side.is_server(pid):
+            and _is_server(spec, host, pid):
         time.sleep(0.1)
-        record = side.read_state() or {}
+        record = host.read(spec.key) or {}
     return record
 
 
-def _answers(side: _Side, record: dict[str, Any]) -> bool:
+def _answers(spec: LaunchSpec, host: Host, record: dict[str, Any]) -> bool:
     for attempt in range(ANSWER_TRIES):
-        if side.answers(record):
+        if _answers_once(spec, host, record):
             return True
         if attempt + 1 < ANSWER_TRIES:
             time.sleep(0.3)
     return False
 
 
-def _discard(spec: LaunchSpec, side: _Side, record: dict[str, Any]) -> None:
+def _discard(spec: LaunchSpec, host: Host, record: dict[str, Any]) -> None:
     status, pid = record.get("status"), record.get("pid")
-    if status in (state.RUNNING, state.STARTING) and side.is_server(pid):
+    if status in (state.RUNNING, state.STARTING) and _is_server(spec, host, pid):
         reason = (f"pid {pid} is {status} but does not answer as a {spec.service} on port "
                   f"{_shown(record.get(spec.health_port_name))}; killed it")
-        side.kill(pid)
-    elif status in (state.RUNNING, state.STARTING) and side.pid_alive(pid):
+        host.kill(pid)
+    elif status in (state.RUNNING, state.STARTING) and host.alive(pid):
         # a recycled pid, or a record naming some other process: never signalled
         reason = f"its pid {pid} now runs another program, which was left alone"
     elif status in (state.RUNNING, state.STARTING):
         reason = f"its process (pid {_shown(pid)}) is gone"
     elif status == state.STALE:
         # a normal stop (idle timeout, 'services stop'): nothing to warn about
-        logger.info("%s '%s' on %s was stopped; relaunching", spec.service, spec.key, side.name)
-        side.remove_state()
+        logger.info("%s '%s' on %s was stopped; relaunching", spec.service, spec.key, host.name)
+        host.remove(spec.key)
         return
     else:
         shown = _shown(status)
         reason = f"its last launch left status {shown if shown != status else repr(status)}"
-    warnings.warn(f"{spec.service} '{spec.key}' on {side.name}: {reason}; relaunching",
+    warnings.warn(f"{spec.service} '{spec.key}' on {host.name}: {reason}; relaunching",
                   SeamlessConfigWarning, stacklevel=5)
-    side.remove_state()
+    host.remove(spec.key)
 
 
-def _refuse_twins(spec: LaunchSpec, side: _Side) -> None:
+def _refuse_twins(spec: LaunchSpec, host: Host) -> None:
     """A server of this key that no state file accounts for (its record was
     lost, truncated or rewritten) still runs on the key's storage: name it
     rather than start a second one beside it."""
-    twins = side.twins()
+    twins = host.twins(identity_of(spec, host))
     if not twins:
         return
     listing = "; ".join(f"pid {pid}: {command}" for pid, command in twins[:3])
     raise ServiceError(
-        f"{spec.service} '{spec.key}' on {side.name}: a server for this key is running but its "
+        f"{spec.service} '{spec.key}' on {host.name}: a server for this key is running but its "
         f"state file does not record it ({listing}); not starting a second one on the same "
         f"storage. Stop it (kill {' '.join(str(pid) for pid, _ in twins[:3])}) and run again",
-        service=spec.service, host=side.name)
+        service=spec.service, host=host.name)
 
 
 # -- this machine ----------------------------------------------------------
 
 def _ensure_local(spec: LaunchSpec, start: float, deadline_at: float) -> ServiceHandle:
-    side = _LocalSide(spec)
-    record = _usable(spec, side, side.read_state(), deadline_at)
+    host = LocalHost()
+    record = _usable(spec, host, host.read(spec.key), deadline_at)
     launched = record is None
     if record is None:
         from . import local
 
-        _refuse_twins(spec, side)
+        _refuse_twins(spec, host)
         record = local.launch(spec, deadline_at)
     hostname = record.get("network_interface") or "localhost"
     state.write_client(spec.key, state.client_record(hostname, record, spec.meta))
@@ -343,7 +298,7 @@ def _local_handle(spec: LaunchSpec, record: dict[str, Any], launched: bool,
 # -- another machine -------------------------------------------------------
 
 def _ensure_remote(spec: LaunchSpec, start: float, deadline_at: float) -> ServiceHandle:
-    from . import ssh, tunnel
+    from . import remote, ssh, tunnel
 
     client = state.read_client(spec.key)
     if _client_works(spec, client):
@@ -352,8 +307,8 @@ def _ensure_remote(spec: LaunchSpec, start: float, deadline_at: float) -> Servic
         tunnel.close_tunnel(client)
         state.remove_client(spec.key)
     try:
-        with ssh.open_remote(spec, deadline_at) as remote, remote.launch_lock(deadline_at):
-            record, launched, client = _ensure_on(spec, remote, deadline_at)
+        with remote.open_remote(spec, deadline_at) as launch, launch.launch_lock(deadline_at):
+            record, launched, client = _ensure_on(spec, launch, deadline_at)
     except ssh.session_errors() as exc:
         raise ServiceError(f"{spec.service} '{spec.key}': the SSH session to "
                            f"{spec.ssh_hostname or spec.hostname} failed: "
@@ -363,18 +318,20 @@ def _ensure_remote(spec: LaunchSpec, start: float, deadline_at: float) -> Servic
     return _logged(_remote_handle(spec, client, record, launched=launched, start=start))
 
 
-def _ensure_on(spec: LaunchSpec, remote: Remote, deadline_at: float):
-    """(server record, launched, client record) for a server on ``remote``."""
-    record = _usable(spec, remote, remote.read_state(), deadline_at)
+def _ensure_on(spec: LaunchSpec, launch: RemoteLaunch, deadline_at: float):
+    """(server record, launched, client record) for a server on the host of
+    ``launch``."""
+    host = launch.host
+    record = _usable(spec, host, host.read(spec.key), deadline_at)
     launched = record is None
     if record is None:
-        _refuse_twins(spec, remote)
-        record = remote.launch(deadline_at)
+        _refuse_twins(spec, host)
+        record = launch.launch(deadline_at)
     try:
         return record, launched, _reach(spec, record, deadline_at)
     except BaseException:
         if launched:
-            remote.abandon(record["pid"], record)
+            launch.abandon(record["pid"], record)
         raise
 
 

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from ..core.vocabulary import STORAGE_DIRECTORY
 from ..errors import ServiceError
 from . import health, state
 from .proc import kill_process, pid_alive  # noqa: F401  (pid_alive: this module's interface)
@@ -28,6 +29,8 @@ from ..plan.spec import LaunchSpec
 logger = logging.getLogger("seamless_config")
 
 POLL = 0.05
+# Where a data directory that cannot be made is configured.
+WRITABLE_HINT = f"choose a writable location ({' / '.join(STORAGE_DIRECTORY.values())})"
 
 
 def launch_error(spec: LaunchSpec, host: str, what: str, *, command: str | None,
@@ -95,12 +98,6 @@ def _keep_private(path: str) -> None:
         pass
 
 
-def expected_argv(spec: LaunchSpec) -> list[str]:
-    """The server's command line as ``launch`` starts it here (without the
-    conda wrapper, which state records may or may not show)."""
-    return spec.argv_for(state.server_state_path(spec.key))
-
-
 def _make_workdir(spec: LaunchSpec, workdir: str) -> None:
     try:
         os.makedirs(workdir, exist_ok=True)
@@ -108,7 +105,7 @@ def _make_workdir(spec: LaunchSpec, workdir: str) -> None:
         raise launch_error(
             spec, "localhost", f"cannot create its data directory {workdir}: "
             f"{exc.strerror or exc}", command=shlex.join(spec.argv),
-            hint="choose a writable location (bufferdir / database_dir)") from None
+            hint=WRITABLE_HINT) from None
 
 
 def _with_conda(spec: LaunchSpec, argv: list[str]) -> list[str]:
