@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 
+from .core.names import check_name
 from .core.paths import seamless_cache_dir
 from .errors import ConfigurationError, SeamlessConfigWarning
 from .session import default_session
@@ -88,8 +89,6 @@ def set_stage(stage: str | None = None, substage: str | None = None, *,
               workdir=_UNSET, launch: bool = True):
     """Re-read every file with ``stage NAME`` blocks active; deactivates the
     clients of the previous stage first."""
-    from .core.names import check_name
-
     session = default_session()
     _refuse_after_remote_clients(session, "the stage")
     for value, what in ((stage, "stage"), (substage, "substage")):

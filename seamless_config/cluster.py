@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
+from .errors import ConfigError
 from .model.types import plain
 from .session import default_session
 
@@ -183,8 +184,6 @@ def define_clusters(clusters) -> None:
     from .model.catalogue import parse_python_clusters
 
     if not isinstance(clusters, dict):
-        from .errors import ConfigError
-
         raise ConfigError(f"define_clusters needs a dict of cluster definitions, "
                           f"not {type(clusters).__name__}")
     session = default_session()

@@ -17,8 +17,7 @@ from .select import (PROJECT_TOPLEVEL, get_selected_project, get_stage,  # noqa:
                      reset_persistent_before_load, reset_queue_before_load,
                      reset_record_before_load, reset_remote_before_load, select_cluster,
                      select_execution, select_node, select_nparallel, select_persistent,
-                     select_project, select_queue, select_record, select_remote,
-                     select_subproject)
+                     select_project, select_queue, select_record, select_remote, select_subproject)
 from .session import default_session
 from .tools import define_tools, load_tools  # noqa: F401
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from .core.paths import seamless_cache_dir
 from .errors import ConfigurationError
-from .launch.runtime import FIELDS as _FIELDS, forwarded_clients
+from .launch.runtime import (FIELDS as _FIELDS, JobBackend, activate_clients, attach_job,
+                             forwarded_clients)
 from .session import default_session
 
 ENV_VAR = "SEAMLESS_REMOTE_CLIENTS"
@@ -48,8 +50,6 @@ def _runtime_clients(cluster: str | None, ours: set[str]):
     """(kind, entry) for clients seamless-remote holds that we did not
     define; nothing when seamless-remote was never imported (then nobody
     defined any)."""
-    import sys
-
     for kind, module_name in (("database", "seamless_remote.database_remote"),
                               ("buffer", "seamless_remote.buffer_remote")):
         module = sys.modules.get(module_name)
@@ -130,8 +130,6 @@ def set_remote_clients_from_env(include_dask: bool = False) -> bool:
 
 
 def _attach_dask(record) -> None:
-    from .launch.runtime import JobBackend, attach_job
-
     try:
         cores = int(os.environ.get(DASK_WORKERS_VAR) or 1)
     except ValueError:
@@ -141,8 +139,6 @@ def _attach_dask(record) -> None:
 
 def activate_given_clients(session) -> None:
     """Activate the handed-down clients in the Seamless runtime, once."""
-    from .launch.runtime import activate_clients
-
     if session.activation is not None:
         return
     clients = session.remote_clients or {}

@@ -12,7 +12,10 @@ files that nothing has used yet.
 
 from __future__ import annotations
 
-from .errors import ConfigurationError
+from .api import (get_nparallel as _get_nparallel, set_nparallel, set_stage,
+                  set_workdir as _set_workdir)
+from .core.names import name_problem, node_problem
+from .errors import ConfigError, ConfigurationError
 from .session import default_session
 
 PROJECT_TOPLEVEL = "__TOPLEVEL__"
@@ -31,8 +34,6 @@ def _get(name: str, default=None):
 
 def _invalid(message: str) -> ConfigurationError:
     """A refused value: a ValueError, as the previous package raised."""
-    from .errors import ConfigError
-
     return ConfigError(message)
 
 
@@ -42,8 +43,6 @@ def _check_source(source: str) -> None:
 
 
 def _check_name(value, what: str, allow_slash: bool = False) -> None:
-    from .core.names import name_problem
-
     if not isinstance(value, str):
         raise _invalid(f"{what} must be a string, not {value!r}")
     problem = name_problem(value, what, allow_slash)
@@ -120,8 +119,6 @@ def select_queue(queue: str, *, source: str = "manual") -> None:
 
     cluster = default_session().cluster(cluster_name)
     if queue not in cluster.queues:
-        from .errors import ConfigError
-
         raise ConfigError(*queue_problem(cluster, queue, None))
     default_session().select("queue", queue, source)
 
@@ -137,8 +134,6 @@ def select_remote(remote, *, source: str = "manual") -> None:
 def select_node(node, *, source: str = "manual") -> None:
     _check_source(source)
     if node is not None:
-        from .core.names import node_problem
-
         if not isinstance(node, str) or not node.strip():
             raise _invalid(f"node must be a non-empty string or None, not {node!r}")
         problem = node_problem(node)
@@ -148,8 +143,6 @@ def select_node(node, *, source: str = "manual") -> None:
 
 
 def select_nparallel(nparallel: int) -> None:
-    from .api import set_nparallel
-
     set_nparallel(nparallel)
 
 
@@ -257,8 +250,6 @@ def get_node() -> str | None:
 
 
 def get_nparallel() -> int:
-    from .api import get_nparallel as _get_nparallel
-
     return _get_nparallel()
 
 
@@ -275,8 +266,6 @@ def check_remote_redundancy(cluster: str | None = None) -> str | None:
     clus = default_session().cluster(name)
     offered = clus.offered_backends()
     if len(offered) == 2:
-        from .errors import ConfigError
-
         raise ConfigError(f"cluster '{name}' (defined in {clus.span}) offers both a jobserver "
                           "and a daskserver", None,
                           "pin one with '- remote: jobserver' or '- remote: daskserver' in "
@@ -291,8 +280,6 @@ def change_stage(stage=_KEEP, substage=_KEEP) -> None:
     """Make the configuration effective for ``stage``/``substage``; without
     arguments, for the ones already selected (``select_stage``), as the
     Seamless command-line tools call it after ``load_config_files()``."""
-    from .api import set_stage
-
     session = default_session()
     stage = session.stage if stage is _KEEP else stage
     substage = (session.substage if stage == session.stage else None) if substage is _KEEP \
@@ -301,8 +288,6 @@ def change_stage(stage=_KEEP, substage=_KEEP) -> None:
 
 
 def set_workdir(workdir) -> None:
-    from .api import set_workdir as _set_workdir
-
     _set_workdir(workdir)
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import re
 
-from .errors import ConfigError, ConfigurationError
 from .core.vocabulary import JOB_SERVICES
+from .errors import ConfigError, ConfigurationError
+from .evaluation.evaluator import queue_problem
 from .model.types import Cluster as _ClusterModel, Frontend, Queue, plain
 from .plan.spec import LaunchSpec
 from .plan.specs import service_spec
 from .plan.tooldefs import _tools_data
+from .select import get_current, get_node, get_queue, get_record, get_selected_cluster
+from .session import default_session
 
 # ---- compatibility wrappers (COMPAT.md section 1) --------------------------
 # The previous package's signatures: every None means "the current
@@ -57,7 +60,6 @@ def configure_database(mode: str, *, cluster=None, project=None, subproject=None
 def configure_jobserver(*, cluster=None, project=None, subproject=None, stage=None,
                         substage=None, frontend_name=None):
     from .extern_clients import collect_remote_clients
-    from .select import get_record
 
     current, clus = _current("jobserver", cluster, project, subproject, stage, substage)
     params = {**collect_remote_clients(clus.name), "record": get_record()}
@@ -69,8 +71,6 @@ def configure_jobserver(*, cluster=None, project=None, subproject=None, stage=No
 
 def configure_daskserver(*, cluster=None, project=None, subproject=None, stage=None,
                          substage=None, frontend_name=None):
-    from .select import get_node, get_record
-
     current, clus = _current("daskserver", cluster, project, subproject, stage, substage)
     return service_spec("daskserver", cluster=clus,
                         frontend=_named_frontend(clus, "daskserver", frontend_name), mode="rw",
@@ -88,9 +88,6 @@ def pure_daskserver_spec(*, cluster=None, queue: str | None = None,
     """The pure Dask scheduler of ``cluster`` and ``queue`` (default: the
     current selection; the queue selected for that cluster, else its
     default_queue)."""
-    from .session import default_session
-    from .select import get_node, get_record, get_selected_cluster
-
     name = cluster if cluster is not None else get_selected_cluster()
     if name is None:
         raise ConfigurationError("no cluster is selected (seamless_config.init() not called, "
@@ -113,9 +110,6 @@ def _storage_dict(service, mode, cluster, project, subproject, stage, frontend_n
 def _current(service, cluster, project, subproject, stage, substage):
     """The scope with the current selection filled in (``get_current``), and
     the cluster's model. An empty string means 'none', as before."""
-    from .session import default_session
-    from .select import get_current
-
     cluster, project, subproject, stage, substage = get_current(
         cluster, project, subproject, stage, substage)
     scope = {"project": project, "subproject": subproject or None, "stage": stage or None,
@@ -124,23 +118,17 @@ def _current(service, cluster, project, subproject, stage, substage):
 
 
 def _local_cluster() -> str | None:
-    from .session import default_session
-
     return default_session().context().local_cluster
 
 
 def _selected_queue(cluster: _ClusterModel) -> Queue | None:
     """The queue selected for ``cluster`` (else None: its default_queue)."""
-    from .select import get_queue
-
     name = get_queue(cluster.name)
     return cluster.queues.get(name) if name is not None else None
 
 
 def _named_queue(cluster: _ClusterModel, name: str) -> Queue:
     if name not in cluster.queues:
-        from .evaluation.evaluator import queue_problem
-
         raise ConfigError(*queue_problem(cluster, name, None))
     return cluster.queues[name]
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import warnings
 
 # The file primitives live one layer down (errors quotes files too); these
 # names are the core's way to them.
 from .._files import MAX_CONFIG_BYTES, UnreadableFile, read_capped, read_regular  # noqa: F401
+from ..errors import SeamlessConfigWarning
 
 
 def storage_subpath(project: str, subproject: str | None, stage: str | None) -> str:
@@ -148,9 +150,6 @@ def _warn_unsafe(path: str, problem: str) -> None:
     # A warning, not a log record: it names something the user should fix,
     # the CLI shows it as "warning: ...", and Python's warning registry
     # shows each text once per process however often the cache is asked.
-    import warnings
-
-    from ..errors import SeamlessConfigWarning
 
     warnings.warn(f"not using the cache {path}: {problem}; parsers are built in memory "
                   "instead (make it yours and private, e.g. chmod 700, or set XDG_CACHE_HOME)",

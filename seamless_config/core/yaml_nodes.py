@@ -12,6 +12,7 @@ import errno
 import yaml
 
 from ..errors import ConfigError, Span
+from .paths import read_regular
 
 try:  # libyaml keeps marks too and is several times faster
     _Loader = yaml.CSafeLoader
@@ -136,8 +137,6 @@ def read_text(path: str) -> str:
     """The text of a configuration file: a regular file of at most
     ``paths.MAX_CONFIG_BYTES``, never a FIFO or a device (a committed link
     to ``/dev/zero`` would fill the memory, a FIFO block every command)."""
-    from .paths import read_regular
-
     try:
         data = read_regular(path)
     except OSError as exc:

@@ -12,15 +12,13 @@ from urllib.parse import urlsplit
 from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigurationError
 from ..launch.activation import dashboard_url  # noqa: F401 (part of this module's API)
-
+from ..session import default_session
 
 
 def dask_handle(activation=None):
     """The running dask service of ``activation`` (default: what
     ``init()`` activated in the default session)."""
     if activation is None:
-        from ..session import default_session
-
         activation = default_session().activation
     if activation is None:
         raise ConfigurationError("no Dask scheduler is running for this session: call "

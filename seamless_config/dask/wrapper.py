@@ -25,6 +25,7 @@ import threading
 import time
 from typing import Any, Sequence
 
+from ..launch.state import read_json, write_json
 from ..plan.dask import DaskPlan, bind_workers, plan_for
 
 logger = logging.getLogger("seamless_config")
@@ -45,15 +46,11 @@ class StatusFile:
         self.record = dict(record)
 
     def write(self, **fields: Any) -> None:
-        from ..launch.state import write_json
-
         self.record.update(fields)
         write_json(self.path, self.record, mode=0o644)
 
     def still_ours(self) -> bool:
         """A later launch may have replaced the file: leave that one alone."""
-        from ..launch.state import read_json
-
         current = read_json(self.path) or {}
         return current.get("port") == self.record.get("port")
 

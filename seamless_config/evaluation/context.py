@@ -12,9 +12,8 @@ from typing import Any, Mapping
 
 from .._record import frozen_record
 from ..errors import ConfigError, Span, raise_all
-from ..model.types import Cluster, Frontend, Queue
 from ..language.nodes import SourceFile
-
+from ..model.types import Cluster, Frontend, Queue
 
 
 @frozen_record

@@ -14,9 +14,9 @@ from types import MappingProxyType
 from typing import Iterator, Mapping
 
 from .._record import frozen_record, replace
-from ..errors import ConfigError, did_you_mean
-from ..model.types import Catalogue, Cluster, frozen_map
+from ..errors import ConfigError, UnknownClusterError, did_you_mean
 from ..language.nodes import Command, Program, StageBlock
+from ..model.types import Catalogue, Cluster, frozen_map
 from .context import Origin, Problem, Setting
 
 ROOT = ("root",)
@@ -166,8 +166,6 @@ class _Run:
 def unknown_cluster(name: str, clusters: Mapping[str, Cluster], span,
                     via: str | None = None) -> ConfigError:
     """The error for a cluster name nothing defines (also a KeyError)."""
-    from ..errors import UnknownClusterError
-
     known = sorted(clusters)
     hint = did_you_mean(name, known)
     listing = "known clusters: " + ", ".join(known) if known else (

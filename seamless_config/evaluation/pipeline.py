@@ -8,11 +8,14 @@ files by a synthetic local cluster storing everything under one directory.
 from __future__ import annotations
 
 import os
+from collections import ChainMap
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from ..core.names import path_problem
+from ..core.paths import catalogue_files
 from ..errors import ConfigError, Span
 from ..model.types import Catalogue, Cluster, Frontend, Service, frozen_map
-from ..core.names import path_problem
 
 # The previous package's names, so servers either started are found by both.
 CACHE_CLUSTER = "__SEAMLESS_CACHE__"
@@ -27,8 +30,6 @@ def empty_catalogue(stat_key: tuple) -> Catalogue:
 
 def catalogue_stat_key(home: str) -> tuple:
     """Changes whenever a catalogue file appears, vanishes or is edited."""
-    from ..core.paths import catalogue_files
-
     key = []
     for path, _ in catalogue_files(home):
         try:
@@ -52,8 +53,8 @@ def evaluate_workdir(workdir: str | None, *, stage: str | None = None,
     given in Python (``define_clusters``), over the catalogue. A tolerant
     evaluation (``strict=False``) keeps usage-dependent mistakes as
     ``Context.problems`` instead of raising them."""
-    from .evaluator import local_cluster_of, merge_clusters, run_program
     from ..language.nodes import Program
+    from .evaluator import local_cluster_of, merge_clusters, run_program
     from .resolve import resolve
 
     environ = os.environ if environ is None else environ
@@ -79,9 +80,6 @@ def evaluate_workdir(workdir: str | None, *, stage: str | None = None,
 
 def _with_defined(cat: Catalogue, defined: Catalogue) -> Catalogue:
     """The catalogue with clusters defined in Python laid over it."""
-    from collections import ChainMap
-    from types import MappingProxyType
-
     # A view, not a copy: copying would build every lazy catalogue cluster.
     return Catalogue(MappingProxyType(ChainMap(dict(defined.clusters), cat.clusters)), cat.files,
                      defined.local_cluster or cat.local_cluster,

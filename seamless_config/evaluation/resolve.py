@@ -17,10 +17,11 @@ from typing import Any, Mapping
 from ..core import paths
 from ..core.vocabulary import (DASK_SERVICES, JOB_SERVICES, SETTINGS, STORAGE_DIRECTORY,
                                hosting_service)
-from .context import Context, Origin, Problem, ServiceUse, Setting, Warn
 from ..errors import ConfigError
+from ..model.types import (Cluster, binds_beyond_loopback, exposure_problem, frozen_map,
+                           is_local_frontend, service_directory)
+from .context import Context, Origin, Problem, ServiceUse, Setting, Warn
 from .evaluator import Evaluation, queue_problem
-from ..model.types import (Cluster, binds_beyond_loopback, exposure_problem, frozen_map, is_local_frontend, service_directory)
 
 # The previous package's warning words, which scripts and tests look for,
 # come first; ours say why.

@@ -19,10 +19,20 @@ from typing import Callable, Iterable
 
 import yaml
 
+from ..core.paths import catalogue_files, read_regular
 from ..core.vocabulary import stage_label
+from ..core.yaml_nodes import compose_file
 from ..errors import ConfigError, Span, did_you_mean, display_path, source_excerpt
-from ..model.types import Catalogue, frozen_map
+from ..evaluation.pipeline import evaluate_workdir
+from ..evaluation.resolve import exposure_warnings
+from ..language.chain import discover
+from ..language.loader import load_file
 from ..language.nodes import SourceFile, StageBlock
+from ..model.catalogue import LOCAL_CLUSTER, parse_clusters
+from ..model.catalogue_files import load_catalogue
+from ..model.types import Catalogue, frozen_map
+from ..plan.services import plan
+from .document import SourceLines, location
 
 NO_STAGE = "no stage"
 # A file that does not load still says whether the chain climbs past it.
@@ -73,9 +83,6 @@ def _errors(err: ConfigError, stages: tuple[str, ...] = ()) -> list[Finding]:
 
 def load_chain(workdir: str) -> tuple[tuple[SourceFile, ...], list[Finding]]:
     """The chain as ``discover`` finds it, with broken files kept (empty)."""
-    from ..language.loader import load_file
-    from ..language.chain import discover
-
     findings: list[Finding] = []
 
     def load(path: str) -> SourceFile:
@@ -92,8 +99,6 @@ def load_chain(workdir: str) -> tuple[tuple[SourceFile, ...], list[Finding]]:
 
 
 def _says_inherit(path: str) -> bool:
-    from ..core.paths import read_regular
-
     try:
         return _INHERIT.search(read_regular(path).decode("utf-8", "replace")) is not None
     except OSError:
@@ -104,8 +109,6 @@ def tolerant_catalogue(home: str) -> tuple[Catalogue, list[Finding], set[str]]:
     """The catalogue, its problems, and the names of broken clusters. When
     it has problems, the catalogue returned holds the clusters that are
     valid on their own, so the chain can still be evaluated against them."""
-    from ..model.catalogue_files import load_catalogue
-
     try:
         return load_catalogue(home), [], set()
     except ConfigError as err:
@@ -115,8 +118,6 @@ def tolerant_catalogue(home: str) -> tuple[Catalogue, list[Finding], set[str]]:
 
 
 def _valid_clusters(home: str) -> tuple[Catalogue, set[str]]:
-    from ..core.paths import catalogue_files
-
     files = catalogue_files(home)
     clusters: dict = {}
     broken: set[str] = set()
@@ -129,9 +130,6 @@ def _valid_clusters(home: str) -> tuple[Catalogue, set[str]]:
 def _add_valid(path: str, clusters: dict, broken: set[str]) -> None:
     """Parse each cluster of one file on its own: one cluster's mistakes
     must not take the others down (their errors are already reported)."""
-    from ..core.yaml_nodes import compose_file
-    from ..model.catalogue import LOCAL_CLUSTER, parse_clusters
-
     try:
         root = compose_file(path)
     except ConfigError:
@@ -210,10 +208,6 @@ def targets(files: Iterable[SourceFile], stage, substage, all_stages: bool) -> l
 def evaluate_findings(workdir: str, stage, substage, catalogue: Catalogue,
                       broken: set[str], environ=None) -> list[Finding]:
     """What evaluating (and planning) for one stage finds."""
-    from ..plan.services import plan
-    from ..evaluation.pipeline import evaluate_workdir
-    from ..evaluation.resolve import exposure_warnings
-
     where = (label(stage, substage),)
     try:
         ctx = evaluate_workdir(workdir, stage=stage, substage=substage,
@@ -288,8 +282,6 @@ def run_checks(workdir: str, *, stage: str | None = None, substage: str | None =
 # -- rendering ------------------------------------------------------------------------
 
 def _finding_doc(finding: Finding) -> dict:
-    from .document import SourceLines, location
-
     doc = {"message": finding.message, "location": location(finding.span),
            "source": SourceLines().line(finding.span), "hint": finding.hint,
            "stages": list(finding.stages)}

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from ..core.paths import read_regular
 from ..core.vocabulary import SERVICES, SETTINGS, stage_label
-from ..evaluation.context import Context, Origin, Setting
 from ..errors import Span, display_path
-from ..model.types import Cluster, Queue, plain
+from ..evaluation.context import Context, Origin, Setting
+from ..evaluation.resolve import exposure_warnings
+from ..model.types import Cluster, Queue, is_local_frontend, plain
+from ..plan.services import plan
 
 VERSION = 1
 SECTIONS = ("cluster", "queue", "storage", "services")
@@ -39,8 +42,6 @@ class SourceLines:
 
 
 def _read_lines(path: str) -> list[str] | None:
-    from ..core.paths import read_regular
-
     try:
         return read_regular(path).decode("utf-8", "replace").splitlines()
     except OSError:  # a synthetic path such as <SEAMLESS_CACHE>, or a vanished file
@@ -127,8 +128,6 @@ def queue_doc(cluster: Cluster, queue: Queue) -> dict:
 
 def host_of(ctx: Context, frontend) -> str:
     """Where init would start a service of ``frontend``."""
-    from ..model.types import is_local_frontend
-
     if ctx.cluster is not None and is_local_frontend(ctx.cluster, frontend, ctx.local_cluster):
         return "this machine"
     return frontend.hostname or "this machine"
@@ -176,8 +175,6 @@ def document(ctx: Context, keys: Iterable[str] | None = None) -> dict:
     limits the settings and sections shown, never the files searched.
     Its warnings add, to the evaluation's own, every server that would
     listen beyond loopback."""
-    from ..evaluation.resolve import exposure_warnings
-
     wanted = None if keys is None else set(keys)
     src = SourceLines()
     doc: dict[str, Any] = {
@@ -271,8 +268,6 @@ def plan_entry(spec, running: dict | None = None) -> dict:
 def plan_document(ctx: Context, probe=None) -> dict:
     """Every server init would start, in start order. ``probe(spec)`` says
     what runs now ({url, pid} or None); without it nothing is probed."""
-    from ..plan.services import plan
-
     entries = [plan_entry(spec, probe(spec) if probe else None) for spec in plan(ctx)]
     return {"version": VERSION, "stage": ctx.stage, "substage": ctx.substage,
             "services": entries}

@@ -9,6 +9,7 @@ name, value, location, quote, dim, overridden, warning, found, absent.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any, Callable, Iterable
 
 from ..core.vocabulary import SETTINGS, stage_label
@@ -270,8 +271,6 @@ def handshake_text(handshake) -> str:
 def shell_word(word: str) -> str:
     """Quoted where a shell needs it; a display path's leading ``~/`` and
     the ``{status_file}`` placeholder are shown as they are."""
-    import shlex
-
     if word == "{status_file}":
         return word
     if word.startswith("~/") and shlex.quote(word[2:]) == word[2:]:

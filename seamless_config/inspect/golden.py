@@ -17,13 +17,18 @@ import contextlib
 import difflib
 import json
 import os
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping
 
 import yaml
 
 from ..errors import ConfigError, display_path
+from ..evaluation.pipeline import evaluate_workdir
 from ..model.types import frozen_map
+from .document import document, plan_document
+from .explain import explain_lines
 
 CASE_FILE = "case.yaml"
 EXPECTED = "expected"
@@ -154,10 +159,6 @@ def run_case(case: Case) -> dict[str, str]:
 
 
 def _outputs(case: Case) -> dict[str, str]:
-    from .document import document, plan_document
-    from .explain import explain_lines
-    from ..evaluation.pipeline import evaluate_workdir
-
     try:
         ctx = evaluate_workdir(os.path.join(case.directory, case.workdir),
                                stage=case.stage, substage=case.substage)
@@ -190,9 +191,6 @@ def _import_jobqueue() -> None:
     """On first import dask_jobqueue copies its defaults into the dask
     config directory, here the case's fake home: point it elsewhere (the
     case environment restores DASK_CONFIG afterwards)."""
-    import sys
-    import tempfile
-
     if "dask_jobqueue" in sys.modules:
         return
     with tempfile.TemporaryDirectory() as scratch:

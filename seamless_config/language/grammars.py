@@ -12,7 +12,6 @@ import functools
 import os
 
 
-
 def _grammar_dir():
     import importlib.resources  # ~6 ms of imports: only when a grammar is needed
 

@@ -13,11 +13,12 @@ import os
 
 import yaml
 
-from ..core import yaml_nodes as _yaml
-from ..core.yaml_nodes import describe, is_null, span_of
 from .._record import frozen_record
+from ..core import yaml_nodes as _yaml
+from ..core.names import check_name, check_node
+from ..core.yaml_nodes import describe, is_null, span_of
 from ..errors import ConfigError, Span, did_you_mean, one_of, raise_all
-from ..core.names import check_name
+from ..model.catalogue import parse_clusters  # only for inline cluster definitions
 from .nodes import Command, InlineClusters, Node, SourceFile, StageBlock, StageSelector
 from .stages import parse_stage_key
 
@@ -161,8 +162,6 @@ def _check_string(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
 
 def _check_node(word: str, arg: Arg, value: yaml.Node, path: str) -> str:
     """A compute node's host name: it becomes part of a job directive."""
-    from ..core.names import check_node
-
     return check_node(_check_string(word, arg, value, path), span_of(value, path))
 
 
@@ -183,7 +182,6 @@ def _clusters(span: Span, value, path: str, within) -> Command:
         raise ConfigError(f"clusters needs a mapping of cluster definitions{_found(value)}",
                           _culprit(span, value, path),
                           "write '- clusters:' and indent one 'NAME:' entry per cluster under it")
-    from ..model.catalogue import parse_clusters  # only for inline cluster definitions
 
     clusters, local = parse_clusters(value, path, "inline")
     return Command("clusters", InlineClusters(tuple(clusters.values()), *(local or (None, None))),

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from . import grammars
-from ..errors import ConfigError, Span
 from ..core.names import check_name
+from ..errors import ConfigError, Span
+from . import grammars
 from .nodes import StageSelector
 
 if TYPE_CHECKING:  # lark is imported only when a file has a stage key

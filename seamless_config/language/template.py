@@ -14,8 +14,8 @@ import functools
 from typing import Any, Callable, Mapping, Union
 
 from .._record import frozen_record
-from .grammars import parser
 from ..core.paths import flatten
+from .grammars import parser
 
 # Closed on purpose: a filter is a named pure str -> str function.
 FILTERS: Mapping[str, Callable[[str], str]] = {"flatten": flatten}

@@ -127,8 +127,8 @@ def _reuse_running(ctx: Context, uses, on_ready) -> list | None:
     """The warm path: when every storage service runs healthy on this
     machine, take them as they are, without building launch specs (which
     parses templates). Anything else goes through the locked launch path."""
-    from .executor import reuse_local
     from ..model.types import is_local_frontend
+    from .executor import reuse_local
 
     handles = []
     for use in uses:

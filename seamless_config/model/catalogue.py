@@ -17,7 +17,7 @@ import yaml
 
 from ..core.names import name_problem, path_problem
 from ..core.vocabulary import FRONTEND_SERVICES as SERVICES, STORAGE_DIRECTORY
-from ..core.yaml_nodes import NULL, STR, describe, expect_string, is_null, span_of
+from ..core.yaml_nodes import NULL, STR, compose_text, describe, expect_string, is_null, span_of
 from ..errors import ConfigError, Span, raise_all
 from .fields import (FAILED, attempt, choice_hint, field_name, items, read_bool, read_int,
                      read_positive, read_property, read_token)
@@ -268,10 +268,6 @@ def parse_clusters(node: yaml.Node, path: str,
 def parse_python_clusters(data: dict, path: str) -> Catalogue:
     """Clusters given as Python data (``cluster.define_clusters``), checked
     as a catalogue file is; ``path`` names them in messages."""
-    import yaml
-
-    from ..core.yaml_nodes import compose_text
-
     try:
         text = yaml.safe_dump(data, sort_keys=False)
     except yaml.YAMLError as exc:

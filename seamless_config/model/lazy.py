@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 
 from .._record import frozen_record
+from ..core.yaml_nodes import compose_text
 from ..errors import ConfigError, Span
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9._-]*)[ \t]*:(?:[ \t]|$)")
@@ -56,8 +57,6 @@ def index_text(text: str, path: str) -> list[Entry] | None:
 
 def compose_entry(entry: Entry, lines: list[str]):
     """The entry's YAML mapping node, with the file's line numbers."""
-    from ..core.yaml_nodes import compose_text
-
     # Leading newlines keep line numbers; the trailing one puts end marks
     # where a whole-file parse puts them (at the next entry's line).
     tail = "\n" if entry.end < len(lines) else ""

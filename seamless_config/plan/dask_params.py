@@ -3,6 +3,7 @@ ours for pure Dask, and seamless-dask's for the Seamless daskserver."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..core.names import node_problem
@@ -54,8 +55,6 @@ def _join_oar_properties(params: dict[str, Any]) -> None:
     seamless-dask). An exclusive job gets whole nodes: a memory condition
     per core (dask-jobqueue divides by one core there) asks for far more
     than any core has, so it is dropped too (checked on real OAR)."""
-    import math
-
     from ..model.fields import memory_bytes
 
     prop = params.get("memory_per_core_property_name")

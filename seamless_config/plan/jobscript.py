@@ -15,9 +15,12 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .dask import JOBQUEUE_KINDS, DaskPlan, bind_workers, plan_for
 from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigError
+from .dask import JOBQUEUE_KINDS, DaskPlan, bind_workers, plan_for
+from .dask_params import dask_parameters
+from .services import spec_for
+from .specs import check_dask_queue, pick_queue
 
 SCHEDULER = "tcp://<scheduler-address>:<scheduler-port>"
 WORKER_NAME = "<worker-name>"
@@ -90,10 +93,6 @@ def wants_jobscript(ctx) -> bool:
 def parameters_for(ctx) -> Mapping[str, Any]:
     """The wrapper parameters init would hand the daskserver; without one
     in the plan (another execution mode), those of the selected queue."""
-    from .services import spec_for
-    from .dask_params import dask_parameters
-    from .specs import check_dask_queue, pick_queue
-
     cluster = _batch_cluster(ctx)
     for use in ctx.services:
         if use.service in DASK_SERVICES:
@@ -138,7 +137,5 @@ def for_context(ctx, *, python: str | None = None,
 def _pure_dask_interface(ctx) -> str | None:
     """Where our pure-Dask scheduler listens (its workers follow it onto
     loopback); None for seamless-dask's daskserver, whose wrapper is not ours."""
-    from .services import spec_for
-
     use = ctx.service("pure_daskserver")
     return None if use is None else spec_for(ctx, use).network_interface

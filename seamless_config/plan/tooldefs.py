@@ -9,10 +9,12 @@ says (see ``_read_tools_cache``).
 from __future__ import annotations
 
 import functools
+import os
 import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .._record import frozen_record
+from ..core.paths import cache_dir, read_cache_file, write_cache_file
 from ..core.vocabulary import SERVICES
 from ..model.types import frozen_map
 
@@ -42,8 +44,6 @@ class ToolDef:
 
 
 def _tools_text() -> str:
-    import os
-
     with open(os.path.join(os.path.dirname(__file__), "tools.yaml"), encoding="utf-8") as f:
         return f.read()
 
@@ -67,8 +67,6 @@ def _tools_data() -> tuple[Mapping[str, Any], dict[str, "template.Template"]]:
 
     import yaml
 
-    from ..core.paths import write_cache_file
-
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     parsed = {src: template.parse(src) for src in sorted(_template_sources(raw))}
     if path is not None:
@@ -90,10 +88,6 @@ def _template_sources(raw: Mapping[str, Any]) -> set[str]:
 def _tools_cache_path(fmt: int) -> str | None:
     """One file per template node format; a file written from another
     version of tools.yaml fails the text check and is rewritten."""
-    import os
-
-    from ..core.paths import cache_dir
-
     folder = cache_dir()
     return None if folder is None else os.path.join(folder, f"tools-v{fmt}.json")
 
@@ -106,7 +100,6 @@ def _read_tools_cache(path: str, text: str):
     import json
 
     from ..language import template
-    from ..core.paths import read_cache_file
 
     blob = read_cache_file(path)
     if blob is None:
