@@ -8,11 +8,14 @@ the resolved context of ``--workdir``; never by launcher keys. The
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 
-from ..core.vocabulary import DASK_SERVICES, SERVICES, stage_label
+from ..core.names import name_problem
+from ..core.vocabulary import DASK_SERVICES, SERVICES, STORAGE_SERVICES, stage_label
+from ..errors import ConfigError
 from ..services.targets import evaluate_scope, resolve_document, targets
 from .common import (EXIT_CONFIG, EXIT_SERVICE, echo_json, fail, guarded, parse_stage,
                      verbose_option, workdir_of, workdir_option)
@@ -22,8 +25,6 @@ SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 def _name(kind: str):
     def check(ctx, param, value):
-        from ..core.names import name_problem
-
         if value is not None and name_problem(value, kind):
             raise click.BadParameter(name_problem(value, kind))
         return value
@@ -110,8 +111,6 @@ def table(rows) -> list[str]:
 
 def _ps_clusters(workdir, cluster, project, stage, all_clusters) -> tuple:
     """(context or None, cluster names whose frontends to ask)."""
-    from ..errors import ConfigError
-
     try:
         ctx = _context(workdir, cluster, project, stage)
     except ConfigError as exc:
@@ -273,7 +272,7 @@ def plan_lines(plan, verbose: bool = False) -> list[str]:
 
 @click.command(context_settings=SETTINGS)
 @scope_options
-@service_option(required=True, choices=("hashserver", "database"), text="Whose data.")
+@service_option(required=True, choices=STORAGE_SERVICES, text="Whose data.")
 @click.option("--stop", "stop_first", is_flag=True, help="Stop the server first if it runs.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @guarded
@@ -296,8 +295,6 @@ def clear(workdir, cluster, project, stage, service, stop_first, yes):
 
 
 def logging_verbose() -> bool:
-    import logging
-
     return logging.getLogger("seamless_config").getEffectiveLevel() <= logging.INFO
 
 

@@ -1,0 +1,19 @@
+"""The effect boundary: what starts servers and tunnels, opens sockets and
+SSH sessions, and reads and writes launcher state (hosts.py: one machine,
+here or over SSH; executor.py: make one server run).
+
+Deferred imports (inside functions), all for start-up time: neither
+``import seamless_config`` nor the warm path of ``seamless-init`` (a
+recorded server reused through ``executor.reuse_local``) loads these:
+
+- fabric, paramiko and invoke (~170 ms): in ``ssh.py`` and ``ssh_host.py``,
+  once a frontend is contacted;
+- the launching modules ``local``, ``remote``, ``ssh`` and ``tunnel``
+  (subprocess, threading, the SSH code) and ``concurrent.futures``: in
+  ``executor.py``, once a server is launched or several are ensured;
+- subprocess: in ``hosts.LocalHost``, for the ``ps`` and ``tail`` that only
+  ``services`` asks for;
+- the Seamless runtime (seamless, seamless_remote, seamless_dask,
+  distributed): in ``activation.py`` and ``runtime.py``, once clients are
+  activated.
+"""

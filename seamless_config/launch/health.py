@@ -22,6 +22,8 @@ import json
 from typing import Callable
 
 from .._record import frozen_record
+from ..core.vocabulary import DASK_SERVICES
+from .http import HTTPFailure, request
 
 CONNECT_TIMEOUT = 0.5
 MAX_ANSWER = 64 * 1024  # a probe's answer is a few bytes; anything more is not our server
@@ -53,10 +55,10 @@ PROBES = {
                       (_json_list(body) or [])[:2] == ["seamless", "database"]),
     "jobserver": Probe("GET", "/", None, lambda status, body: status == 200 and
                        body.startswith(b"Seamless jobserver")),
-    "daskserver": Probe("GET", "/health", None,
-                        lambda status, body: status == 200 and body.strip() == b"ok"),
 }
-PROBES["pure_daskserver"] = PROBES["daskserver"]
+# Both Dask schedulers answer on their dashboard port.
+PROBES.update(dict.fromkeys(DASK_SERVICES, Probe(
+    "GET", "/health", None, lambda status, body: status == 200 and body.strip() == b"ok")))
 
 
 def probe_for(service: str | None, path: str = "healthcheck") -> Probe:
@@ -105,8 +107,6 @@ def answers_as(service: str | None, url_or_host: str, port: int | None = None,
 
 def answers(probe: Probe, url_or_host: str, port: int | None = None,
             timeout: float = 2.0) -> bool:
-    from .http import HTTPFailure, request
-
     url = health_url(url_or_host, port, probe.path)
     try:
         response = request(probe.method, url, probe.body, timeout=timeout,

@@ -17,6 +17,7 @@ from typing import Iterator
 
 from ..core import paths
 from ..errors import ServiceError
+from .state import private_dir
 
 
 def lock_path(key: str) -> str:
@@ -25,8 +26,6 @@ def lock_path(key: str) -> str:
 
 @contextlib.contextmanager
 def key_lock(key: str, timeout: float = 120.0) -> Iterator[None]:
-    from .state import private_dir
-
     path = lock_path(key)
     private_dir(os.path.dirname(path))
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

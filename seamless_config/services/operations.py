@@ -6,8 +6,8 @@ block our launches write names service, cluster, project and stage; for
 other files those are read back from the key. Every row is checked live:
 a ``running`` record counts only while its pid runs the recorded program
 and its port answers. Raises, never prints; ``cli/services.py`` renders.
-Targets come from ``services_targets``, hosts from ``services_hosts``,
-``clear`` lives in ``services_clear``.
+Targets come from ``targets.py``, hosts from ``launch/hosts.py`` (asked
+by key through ``hosts.py``), ``clear`` lives in ``clear.py``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import IO, Any, Iterable, Sequence
 
+from ..core.names import MODES
 from ..core.vocabulary import SERVICES
 from ..errors import ConfigError, ServiceError
-from ..launch import health, state
-from ..core.names import MODES
-from ..launch.proc import valid_pid
+from ..launch import health, state, tunnel
 from ..launch.hosts import LocalHost, is_port, state_keys
+from ..launch.proc import valid_pid
+from ..launch.ssh import session_errors
+from ..launch.tunnel import is_our_tunnel
+from ..model.types import is_local_frontend
 from .hosts import health_check_of, healthy, identity_of, open_remote_host, stop_pid
 from .targets import Target
 
@@ -194,8 +197,6 @@ def _server_row(host, key: str, record: dict, client: dict | None) -> Row:
 
 def tunnel_of(client: dict | None) -> dict[str, Any] | None:
     """The SSH tunnel recorded in a client file, and whether it still runs."""
-    from ..launch.tunnel import is_our_tunnel
-
     if not client or "tunneled-port" not in client:
         return None
     pid, port = client.get("tunnel_pid"), client.get("port")
@@ -239,8 +240,6 @@ class Listing:
 
 def frontends(ctx, cluster_names: Iterable[str]) -> list[tuple[str | None, str | None]]:
     """(hostname, ssh_hostname) of every remote frontend of these clusters."""
-    from ..model.types import is_local_frontend
-
     found = []
     for name in cluster_names:
         cluster = ctx.clusters[name]
@@ -301,8 +300,6 @@ def _session(host):
     except Exception as exc:
         if host.is_local:
             raise
-        from ..launch.ssh import session_errors
-
         if not isinstance(exc, session_errors()):
             raise
         raise ServiceError(f"the SSH session to {host.name} failed: "
@@ -352,11 +349,9 @@ def stop(target: Target) -> Stopped:
 
 
 def close_tunnel(client: dict | None) -> bool:
-    from ..launch.tunnel import close_tunnel as close, is_our_tunnel
-
     if not client or not is_our_tunnel(client.get("tunnel_pid"), client.get("port")):
         return False
-    close(client)
+    tunnel.close_tunnel(client)
     return True
 
 

@@ -14,8 +14,10 @@ from typing import Any, Sequence
 
 from ..core import paths
 from ..core.vocabulary import SERVICES, STORAGE_DIRECTORY
-from ..evaluation.context import Context
 from ..errors import ConfigError, one_of
+from ..evaluation.context import Context
+from ..evaluation.pipeline import evaluate_workdir
+from ..model.types import service_directory
 from ..plan.spec import LaunchSpec
 
 # What "daskserver" means on the command line: the Dask scheduler of the
@@ -26,8 +28,6 @@ def evaluate_scope(workdir: str, *, cluster: str | None = None, project: str | N
                    stage: str | None = None, substage: str | None = None) -> Context:
     """The context of ``workdir`` with command-line overrides applied the way
     ``select_cluster``/``select_project`` would apply them."""
-    from ..evaluation.pipeline import evaluate_workdir
-
     manual = {}
     if cluster is not None:
         manual["cluster"] = (cluster, f"--cluster {cluster}")
@@ -93,7 +93,6 @@ def dask_service(ctx: Context, service: str) -> str:
 
 
 def _target(ctx: Context, service: str) -> Target:
-    from ..model.types import service_directory
     from ..plan.specs import pick_frontend, service_spec
 
     if service not in SERVICES:
