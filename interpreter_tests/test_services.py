@@ -92,12 +92,12 @@ def test_ps_shows_every_server_with_its_scope(demo):
         assert isinstance(row["uptime"], int) and row["tunnel"] is None
     text = services(root, "ps").stdout.splitlines()
     assert text[0].split() == ["SERVICE", "CLUSTER", "PROJECT", "STAGE", "HOST", "PORT", "PID",
-                               "STATE", "UPTIME", "TUNNEL"]
+                               "STATE", "UPTIME", "TUNNEL", "KEY"]
     for line, row in zip(text[1:], rows):
         cells = line.split()
         assert cells[:8] == [row["service"], "here", "demo", row["stage"] or "-", "localhost",
                              str(row["port"]), str(row["pid"]), "running"]
-        assert re.fullmatch(r"\d+s", cells[8]) and cells[9] == "-"
+        assert re.fullmatch(r"\d+s", cells[8]) and cells[9:] == ["-", row["key"]]
     assert summary(ps_rows(root, "--stage", "dev", "--service", "database")) == [
         ("database", "here", "demo", "dev", "localhost", "running", None)]
 
@@ -179,7 +179,7 @@ def test_clear_refuses_a_running_service_unless_stop(demo):
     checksum = put(urls["root"], b"root buffer")
     pid = server_file("hashserver-here-rw-demo")["pid"]
     out = services(root, "clear", "--service", "hashserver", "--yes")
-    assert out.returncode == 3 and out.stdout == ""
+    assert out.returncode == 2 and out.stdout == ""  # a refusal: wrong usage
     assert out.stderr == (
         f"error: hashserver 'hashserver-here-rw-demo' (pid {pid}) is running on localhost "
         f"and uses {root}/data/buffers/demo; stop it first, or pass --stop\n")
@@ -202,7 +202,7 @@ def test_clear_refuses_a_symlink_leading_outside(fake_home, tmp_path):
     os.symlink(outside, root / "data" / "buffers" / "demo" / "STAGE-x")
     out = services(root, "clear", "--service", "hashserver", "--stage", "x", "--yes")
     target = f"{root}/data/buffers/demo/STAGE-x"
-    assert (out.returncode, out.stdout) == (3, "")
+    assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == (
         f"error: refusing to clear {target}: it resolves to {outside} (outside it; symbolic "
         "links below the configured directory are not followed); clear only deletes below "
@@ -216,11 +216,11 @@ def test_user_mistakes_exit_with_codes_and_no_traceback(fake_home, tmp_path):
         ("clear", "--service", "hashserver", "--project", ".."): 2,
         ("clear", "--service", "jobserver"): 2,
         ("clear",): 2,
-        ("ps", "--cluster", "nope"): 3,
+        ("ps", "--cluster", "nope"): 2,  # no file is wrong: exit 3 is for files
         ("resolve", "--stage", "a--b"): 2,
         ("logs",): 2,
-        ("stop",): 3,
-        ("resolve", "--service", "jobserver"): 3,
+        ("stop",): 2,
+        ("resolve", "--service", "jobserver"): 3,  # names the cluster's definition
     }
     for args, code in cases.items():
         out = services(root, *args)
@@ -268,9 +268,10 @@ def test_logs_inspect_and_rm(demo):
         "server_file": f"{launcher}/server/{key}.json", "server": record,
         "client_file": f"{launcher}/client/{key}.json", "client": client}}
     refused = services(root, "rm", "--stage", "dev", "--service", "hashserver")
-    assert refused.returncode == 3
+    assert refused.returncode == 2
     assert refused.stderr == (f"error: hashserver '{key}' is running on localhost (pid "
-                              f"{record['pid']}); stop it first: seamless-config services stop\n")
+                              f"{record['pid']}); stop it first: seamless-config services stop "
+                              f"--workdir {root} --stage dev --service hashserver\n")
     assert services(root, "rm", "--stage", "dev", "--client").stdout.splitlines() == [
         f"hashserver '{key}': removed client file on this machine",
         "database 'database-here-rw-demo--STAGE-dev': removed client file on this machine"]

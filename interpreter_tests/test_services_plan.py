@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from seamless_config.cli.services import format_uptime
+from seamless_config.cli.service_table import format_uptime
 from seamless_config.errors import ConfigError
 from seamless_config.plan.spec import LaunchSpec
 from seamless_config.services.operations import parse_key

@@ -157,9 +157,77 @@ def one_of(candidates: Iterable[str]) -> str:
     return "expected one of: " + ", ".join(items) if items else "none are defined"
 
 
+class RefusedError(ConfigError):
+    """A request that cannot be carried out as asked, though no file is
+    wrong: forgetting a running server, stopping what nothing knows, an
+    unknown service. The CLI treats it as wrong usage (exit 2)."""
+
+
 class UnknownClusterError(ConfigError, KeyError):
     """A cluster name that no catalogue file or ``clusters`` command defines.
     Also a ``KeyError``, as the previous package's ``get_cluster`` raised."""
+
+
+# The optional extras of pyproject.toml and the top-level modules each one
+# installs; "seamless" and "seamless_transformer" also come with "servers",
+# but "integration" is the extra that promises them for import.
+EXTRAS = {
+    "dask": ("dask", "distributed", "dask_jobqueue"),
+    "integration": ("seamless", "seamless_transformer", "seamless_remote", "seamless_dask"),
+}
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional dependency is not installed: neither a mistake in a file
+    nor a defect. Names the extra that installs it (the CLI gives it its
+    own exit code). Also an ``ImportError``, which code probing for an
+    optional package catches."""
+
+    def __init__(self, module: str, extra: str, purpose: str | None = None):
+        self.module = module
+        self.extra = extra
+        self.purpose = purpose
+        super().__init__(self.render())
+        self.name = module  # ImportError's field: the module that is missing
+
+    def render(self) -> str:
+        who = self.purpose or "this"
+        return (f"{who} needs the module '{self.module}', which is not installed; install "
+                f"the extra that provides it: pip install \"seamless-config[{self.extra}]\"")
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def extra_of(module: str | None) -> str | None:
+    """The extra that installs ``module`` (a dotted name), or None."""
+    top = (module or "").partition(".")[0]
+    return next((extra for extra, tops in EXTRAS.items() if top in tops), None)
+
+
+def missing_extra(exc: BaseException, purpose: str | None = None) -> MissingExtraError | None:
+    """The MissingExtraError that a ModuleNotFoundError stands for, when the
+    missing module is one an extra installs (else None: a real defect)."""
+    if isinstance(exc, MissingExtraError):
+        return exc
+    if not isinstance(exc, ModuleNotFoundError):
+        return None
+    extra = extra_of(exc.name)
+    return None if extra is None else MissingExtraError(exc.name.partition(".")[0], extra, purpose)
+
+
+def import_optional(module: str, purpose: str):
+    """``import module``, or MissingExtraError naming the extra to install
+    (also when one of its own optional dependencies is what is missing)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        found = missing_extra(exc, purpose)
+        if found is None:
+            raise
+        raise found from None
 
 
 class ServiceError(ConfigurationError):

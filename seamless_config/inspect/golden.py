@@ -24,7 +24,7 @@ from typing import Iterable, Iterator, Mapping
 
 import yaml
 
-from ..errors import ConfigError, display_path
+from ..errors import ConfigError, display_path, import_optional
 from ..evaluation.pipeline import evaluate_workdir
 from ..model.types import frozen_map
 from .document import document, plan_document
@@ -168,18 +168,18 @@ def _outputs(case: Case) -> dict[str, str]:
         return {"error.txt": err.render() + "\n"}
     outputs = {"context.json": _json(doc), "explain.txt": "\n".join(explain_lines(doc)) + "\n",
                "plan.json": _json(plan)}
-    outputs.update(_jobscript(ctx))
+    outputs.update(_jobscript(ctx, case.name))
     return outputs
 
 
-def _jobscript(ctx) -> dict[str, str]:
+def _jobscript(ctx, case_name: str) -> dict[str, str]:
     """The worker job script, with the interpreter and the user's dask
     configuration fixed so that it reads the same on every machine."""
     from ..plan import jobscript
 
     if not jobscript.wants_jobscript(ctx):
         return {}
-    _import_jobqueue()
+    _import_jobqueue(case_name)
     try:
         script = jobscript.for_context(ctx, python=jobscript.PYTHON, packaged_defaults=True)
     except ConfigError as err:
@@ -187,7 +187,7 @@ def _jobscript(ctx) -> dict[str, str]:
     return {"jobscript.txt": script.text}
 
 
-def _import_jobqueue() -> None:
+def _import_jobqueue(case_name: str) -> None:
     """On first import dask_jobqueue copies its defaults into the dask
     config directory, here the case's fake home: point it elsewhere (the
     case environment restores DASK_CONFIG afterwards)."""
@@ -195,7 +195,7 @@ def _import_jobqueue() -> None:
         return
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["DASK_CONFIG"] = scratch
-        import dask_jobqueue  # noqa: F401
+        import_optional("dask_jobqueue", f"golden case '{case_name}' (its jobscript.txt)")
 
 
 def _json(data) -> str:

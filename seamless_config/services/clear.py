@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import RefusedError
 from .operations import describe, is_running, stop_key
 from ..launch.hosts import is_dir, is_regular
 from ..core.vocabulary import STORAGE_DIRECTORY
@@ -45,16 +45,16 @@ class ClearPlan:
         return sum(size for _, size in self.files)
 
 
-def _refuse(target: Target, path: str, why: str) -> ConfigError:
+def _refuse(target: Target, path: str, why: str) -> RefusedError:
     root_name = STORAGE_DIRECTORY[target.service]
-    return ConfigError(f"refusing to clear {path}: {why}",
+    return RefusedError(f"refusing to clear {path}: {why}",
                        hint=f"clear only deletes below the configured {root_name} "
                             f"{target.root}")
 
 
 def check_contained(fs, target: Target, path: str) -> str:
     """``path`` with ``~`` expanded, if it lies strictly below the root with
-    no '..' and no symbolic link below the root; else ConfigError."""
+    no '..' and no symbolic link below the root; else RefusedError."""
     root = target.root or ""
     if ".." in path.split("/") or ".." in root.split("/"):
         raise _refuse(target, path, "the path contains '..'")
@@ -75,7 +75,7 @@ def check_contained(fs, target: Target, path: str) -> str:
 def plan_clear(fs, target: Target, host: str) -> ClearPlan:
     """What ``clear`` would delete for ``target`` (hashserver or database)."""
     if target.service not in STORAGE_DIRECTORY or target.data_path is None:
-        raise ConfigError(f"clear works on a hashserver or a database, not a {target.service}")
+        raise RefusedError(f"clear works on a hashserver or a database, not a {target.service}")
     path = check_contained(fs, target, target.data_path)
     if target.service == "database":
         return _plan_database(fs, target, host, path)
@@ -158,7 +158,7 @@ def prepare_clear(host, target: Target, stop: bool = False):
     running = busy(host, target)
     if running and not stop:
         keys = ", ".join(f"'{k}' (pid {r.get('pid')})" for k, r in running)
-        raise ConfigError(f"{target.service} {keys} is running on {host.name} and uses "
+        raise RefusedError(f"{target.service} {keys} is running on {host.name} and uses "
                           f"{plan.path}", hint="stop it first, or pass --stop")
     return plan, running
 

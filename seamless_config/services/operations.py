@@ -20,7 +20,7 @@ from typing import IO, Any, Iterable, Sequence
 
 from ..core.names import MODES
 from ..core.vocabulary import SERVICES
-from ..errors import ConfigError, ServiceError
+from ..errors import RefusedError, ServiceError
 from ..launch import health, state, tunnel
 from ..launch.hosts import LocalHost, is_port, state_keys
 from ..launch.proc import valid_pid
@@ -288,8 +288,7 @@ def opened(target: Target):
     target's frontend, closed afterwards."""
     if target.is_local:
         return _session(LocalHost())
-    return _session(open_remote_host(target.spec.hostname, target.spec.ssh_hostname,
-                                     target.service))
+    return _session(open_remote_host(target.hostname, target.ssh_hostname, target.service))
 
 
 @contextmanager
@@ -355,17 +354,19 @@ def close_tunnel(client: dict | None) -> bool:
     return True
 
 
-def forget(target: Target, *, server: bool = True, client: bool = True) -> list[str]:
+def forget(target: Target, *, server: bool = True, client: bool = True,
+           stop_command: str = "seamless-config services stop") -> list[str]:
     """Remove state files (logs are kept); what was removed, as phrases.
-    A live server is refused: forgetting it would orphan the process."""
+    A live server is refused: forgetting it would orphan the process.
+    ``stop_command`` is the suggestion, with the user's own selectors."""
     removed = []
     if server:
         with opened(target) as host:
             record = host.read(target.key)
             if is_running(host, target.key, record):
-                raise ConfigError(f"{target.service} '{target.key}' is running on {host.name} "
-                                  f"(pid {record.get('pid')})",
-                                  hint="stop it first: seamless-config services stop")
+                raise RefusedError(f"{target.service} '{target.key}' is running on {host.name} "
+                                   f"(pid {record.get('pid')})",
+                                   hint=f"stop it first: {stop_command}")
             if host.remove(target.key):
                 removed.append(f"server state on {host.name}")
     if client:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from ..core import paths
 from ..core.vocabulary import SERVICES, STORAGE_DIRECTORY
-from ..errors import ConfigError, one_of
+from ..errors import RefusedError, one_of
 from ..evaluation.context import Context
 from ..evaluation.pipeline import evaluate_workdir
 from ..model.types import service_directory
@@ -59,6 +59,14 @@ class Target:
     def host(self) -> str:
         return self.spec.hostname or "localhost"
 
+    @property
+    def hostname(self) -> str | None:
+        return self.spec.hostname
+
+    @property
+    def ssh_hostname(self) -> str | None:
+        return self.spec.ssh_hostname
+
     def sibling_keys(self) -> tuple[str, ...]:
         """Keys of the servers sharing this storage: the rw and ro ones."""
         meta = self.spec.meta
@@ -72,12 +80,12 @@ class Target:
 def targets(ctx: Context, services: Sequence[str] | None) -> list[Target]:
     """The servers of ``services`` (default: every one the context uses)."""
     if ctx.cluster is None:
-        raise ConfigError("no cluster is selected; pass --cluster or select one in "
+        raise RefusedError("no cluster is selected; pass --cluster or select one in "
                           "seamless.yaml / seamless.profile.yaml")
     if not services:
         services = [use.service for use in ctx.services]
         if not services:
-            raise ConfigError(f"this configuration uses no servers (execution "
+            raise RefusedError(f"this configuration uses no servers (execution "
                               f"'{ctx.execution}', persistent {ctx.persistent}); "
                               f"name one with --service ({', '.join(SERVICES)})")
     return [_target(ctx, dask_service(ctx, name)) for name in services]
@@ -96,7 +104,7 @@ def _target(ctx: Context, service: str) -> Target:
     from ..plan.specs import pick_frontend, service_spec
 
     if service not in SERVICES:
-        raise ConfigError(f"unknown service '{service}'; {one_of(SERVICES)}")
+        raise RefusedError(f"unknown service '{service}'; {one_of(SERVICES)}")
     use = ctx.service(service)
     spec = service_spec(
         service, cluster=ctx.cluster, frontend=use.frontend if use else None, mode="rw",
