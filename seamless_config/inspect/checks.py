@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable
@@ -22,7 +23,8 @@ import yaml
 from ..core.paths import catalogue_files, read_regular
 from ..core.vocabulary import stage_label
 from ..core.yaml_nodes import compose_file
-from ..errors import ConfigError, Span, did_you_mean, display_path, source_excerpt
+from ..errors import (ConfigError, SeamlessConfigWarning, Span, did_you_mean, display_path,
+                      source_excerpt)
 from ..evaluation.pipeline import evaluate_workdir
 from ..evaluation.resolve import exposure_warnings
 from ..language.chain import discover
@@ -92,7 +94,10 @@ def load_chain(workdir: str) -> tuple[tuple[SourceFile, ...], list[Finding]]:
             findings.extend(_errors(err))
             return SourceFile(path, True, _says_inherit(path))
 
-    files = discover(workdir, load)
+    def warn(message: str, span: Span | None) -> None:
+        findings.append(Finding("warning", message, span))
+
+    files = discover(workdir, load, warn)
     order = {f.path: n for n, f in enumerate(files)}
     findings.sort(key=lambda f: order.get(f.span.path, 0) if f.span else 0)
     return files, findings
@@ -210,8 +215,10 @@ def evaluate_findings(workdir: str, stage, substage, catalogue: Catalogue,
     """What evaluating (and planning) for one stage finds."""
     where = (label(stage, substage),)
     try:
-        ctx = evaluate_workdir(workdir, stage=stage, substage=substage,
-                               catalogue=lambda home: catalogue, environ=environ)
+        with warnings.catch_warnings():  # the chain's warnings: load_chain has them
+            warnings.simplefilter("ignore", SeamlessConfigWarning)
+            ctx = evaluate_workdir(workdir, stage=stage, substage=substage,
+                                   catalogue=lambda home: catalogue, environ=environ)
         found = [Finding("warning", w.message, w.span, None, where)
                  for w in (*ctx.warnings, *exposure_warnings(ctx))]
         found += _spawn_findings(ctx, where)
@@ -264,7 +271,7 @@ def run_checks(workdir: str, *, stage: str | None = None, substage: str | None =
     evaluation would report consequences, not causes."""
     home = os.path.expanduser("~") if home is None else home
     files, findings = load_chain(workdir)
-    chain_ok = not findings
+    chain_ok = not any(f.severity == "error" for f in findings)
     catalogue, cat_findings, broken = tolerant_catalogue(home)
     findings += cat_findings
     findings += selector_findings(files, None if all_stages else stage)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 
 from ..core.vocabulary import SETTINGS, stage_label
 from ..language.nodes import format_scalar
+from ..model.types import LOCAL_HOSTNAMES
 
 Style = Callable[[str, str], str]
 INDENT = "    "
@@ -115,11 +116,20 @@ def cluster_lines(cluster: dict | None, style: Style) -> list[str]:
         if name in cluster:
             lines.append(_row(name, show_value(cluster[name]), style))
     for fe in cluster["frontends"]:
-        host = fe.get("hostname", "no hostname")
+        host = fe.get("hostname", "no hostname") + _this_machine(fe)
         what = ", ".join(fe["services"]) or "no services"
         lines.append(_row(f"frontend {fe['index']}", f"{host} ({what})  "
                           + style(fe["location"], "location"), style))
     return lines
+
+
+def _this_machine(frontend: dict) -> str:
+    """A loopback name is this machine: its services start without SSH,
+    and a tunnel would lead back here, so none is made."""
+    name = frontend.get("hostname")
+    if name in LOCAL_HOSTNAMES and frontend.get("ssh_hostname") in (None, name, *LOCAL_HOSTNAMES):
+        return ": this machine, no SSH or tunnel"
+    return ""
 
 
 def queue_lines(queue: dict | None, style: Style) -> list[str]:

@@ -1,5 +1,6 @@
 """The command language: stage keys (``stages``), the AST of commands and
-stage blocks (``nodes``), one file to nodes (``loader``), the
+stage blocks (``nodes``), one file to nodes (``loader``), the YAML
+mistakes named by what the user wrote (``mistakes``), the
 work-directory chain to one program (``chain``), the closed template
 language of launch commands (``template``), and the grammars in
 ``grammar/`` (``grammars``).

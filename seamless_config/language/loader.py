@@ -10,6 +10,7 @@ list are all reported together.
 from __future__ import annotations
 
 import os
+import re
 
 import yaml
 
@@ -19,6 +20,7 @@ from ..core.names import check_name, check_node
 from ..core.yaml_nodes import describe, is_null, span_of
 from ..errors import ConfigError, Span, did_you_mean, one_of, raise_all
 from ..model.catalogue import parse_clusters  # only for inline cluster definitions
+from .mistakes import explain_yaml_error, stage_as_value, stage_colon_error
 from .nodes import Command, InlineClusters, Node, SourceFile, StageBlock, StageSelector
 from .stages import parse_stage_key
 
@@ -59,11 +61,16 @@ def load_file(path: str) -> SourceFile:
     """Load one candidate file; ``found=False`` when it does not exist."""
     if not os.path.lexists(path):  # a dangling link or a loop is reported, not skipped
         return SourceFile(path, False)
-    items = _top_list(_yaml.compose_file(path), path)
+    try:
+        root = _yaml.compose_file(path)
+    except ConfigError as err:
+        raise explain_yaml_error(err, path) from None
+    items = _top_list(root, path)
     if items is None:
         return SourceFile(path, True)
     nodes, inherit = _read_list(items, path, ())
-    return SourceFile(path, True, bool(inherit), tuple(nodes))
+    return SourceFile(path, True, bool(inherit[0]) if inherit else False, tuple(nodes),
+                      inherit[1] if inherit and inherit[0] else None)
 
 
 def _top_list(root: yaml.Node | None, path: str) -> yaml.SequenceNode | None:
@@ -77,8 +84,9 @@ def _top_list(root: yaml.Node | None, path: str) -> yaml.SequenceNode | None:
 
 
 def _read_list(items: yaml.SequenceNode, path: str, within: tuple[StageSelector, ...]):
-    """The nodes of one list, and what its inherit_from_parent said (None
-    when absent). ``within`` is the chain of enclosing stage blocks."""
+    """The nodes of one list, and what its inherit_from_parent said with
+    where (None when absent). ``within`` is the chain of enclosing stage
+    blocks."""
     nodes: list[Node] = []
     errors: list[ConfigError] = []
     inherit = None
@@ -86,7 +94,7 @@ def _read_list(items: yaml.SequenceNode, path: str, within: tuple[StageSelector,
         try:
             word, key, value = _split(item, path)
             if word == "inherit_from_parent":
-                inherit = _inherit(key, value, path, within)
+                inherit = (_inherit(key, value, path, within), span_of(key, path))
             else:
                 nodes.append(_node(word, key, value, path, within))
         except ConfigError as exc:
@@ -120,6 +128,13 @@ def _node(word: str, key: yaml.Node, value, path: str, within) -> Node:
         return _command(word, ARGS[word], span, value, path)
     if word == "clusters":
         return _clusters(span, value, path, within)
+    if word.strip() == "stage" and isinstance(value, yaml.ScalarNode) and value.tag == _yaml.STR \
+            and value.value.strip():
+        raise stage_as_value(_shown(value.value.strip()), span_of(value, path))
+    if value is None and key.end_mark.line > key.start_mark.line and \
+            re.match(r"stage\s+\S+\s+-", word):
+        # '- stage prod' over an indented '- command': one multi-line string
+        raise stage_colon_error(word.split(" -")[0], span_of(key, path))
     selector = parse_stage_key(word, _text_span(key, path))
     if selector is None:
         raise _unknown(word, span)

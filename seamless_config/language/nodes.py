@@ -80,6 +80,7 @@ class SourceFile:
     found: bool
     inherit: bool = False  # it said inherit_from_parent
     nodes: tuple[Node, ...] = ()
+    inherit_span: Span | None = None  # where it said so
 
 
 @frozen_record
