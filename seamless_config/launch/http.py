@@ -1,11 +1,22 @@
 """Plain HTTP/1.1 requests to Seamless servers, over a socket.
 
 The servers are on loopback, behind an SSH tunnel, or cluster-internal:
-no proxies, TLS, redirects or cookies are involved. On the warm path of
-``seamless-init`` (budget 150 ms for the whole process) importing
-``requests`` would cost ~40 ms and ``http.client`` ~15 ms; one request with
-``Connection: close`` needs neither. Environment proxy settings are
-ignored on purpose: a check through a proxy would test the proxy.
+no proxies, TLS, redirects or cookies are involved; one request with
+``Connection: close`` and a whole answer read to the end. Environment
+proxy settings are ignored on purpose: a check through a proxy would test
+the proxy.
+
+Why not ``http.client`` (issue 16, item 9), measured in the full
+published stack (bench/.cache/stack-ours), on top of everything the warm
+``seamless-init`` imports anyway: ``http.client`` adds ~14 ms (-X
+importtime; it brings ``email.parser``, ``email.message``, ``http``'s
+status tables and ``urllib.parse``), ``urllib.parse`` alone ~3 ms (with
+``ipaddress``), and a ``str`` host ~1 ms (``getaddrinfo`` loads the
+``idna`` codec). The whole warm ``seamless-init`` is ~80 ms, its goal 0.1x
+of 0.3.2's (~75-110 ms, with the machine's load). This module needs none
+of them: an ``http://host:port/path`` URL (what our state files and
+clients hold) is split here, and the host goes to the resolver as ASCII
+bytes.
 """
 
 from __future__ import annotations
@@ -13,7 +24,6 @@ from __future__ import annotations
 import json as _json
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 CONNECT_TIMEOUT = 0.5
 
@@ -41,10 +51,9 @@ def request(method: str, url: str, body: bytes | None = None, timeout: float = 3
     """One request. ``max_bytes`` caps the answer (headers included): a
     health probe must not be kept reading by whatever took the port."""
     try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port or 80
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        with socket.create_connection((host, port), timeout=connect_timeout) as sock:
+        host, port, path = split_url(url)
+        with socket.create_connection((host.encode("ascii"), port),
+                                      timeout=connect_timeout) as sock:
             sock.settimeout(timeout)
             sock.sendall(_head(method, path, host, port, body, content_type) + (body or b""))
             return _parse(_read_all(sock, max_bytes))
@@ -52,7 +61,36 @@ def request(method: str, url: str, body: bytes | None = None, timeout: float = 3
         raise HTTPFailure(f"{method} {url} failed: {exc or type(exc).__name__}") from None
 
 
+def split_url(url: str) -> tuple[str, int, str]:
+    """(host, port, path with query) of ``http://host[:port][/path]``; an
+    IPv6 host is written in brackets. ValueError for anything else (another
+    scheme, user info, a port out of range, a host that is not ASCII)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() != "http":
+        raise ValueError(f"not an http:// URL: {url!r}")
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, path = rest[:cut], rest[cut:].partition("#")[0]
+    if path.startswith("?") or not path:
+        path = "/" + path
+    if netloc.startswith("["):
+        host, bracket, port_text = netloc[1:].partition("]")
+        if not bracket or (port_text and not port_text.startswith(":")):
+            raise ValueError(f"bad IPv6 host in {url!r}")
+        port_text = port_text[1:]
+    else:
+        host, _, port_text = netloc.partition(":")
+    if not host or "@" in netloc or not host.isascii() or any(c.isspace() for c in host):
+        raise ValueError(f"bad host in {url!r}")
+    if port_text and not (port_text.isascii() and port_text.isdigit()):
+        raise ValueError(f"bad port in {url!r}")
+    port = int(port_text) if port_text else 80
+    if not 0 < port < 65536:
+        raise ValueError(f"port out of range in {url!r}")
+    return host.lower(), port, path
+
+
 def _head(method, path, host, port, body, content_type) -> bytes:
+    host = f"[{host}]" if ":" in host else host
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
              f"Content-Length: {len(body or b'')}"]
     if content_type:
