@@ -23,6 +23,7 @@ from typing import Any
 from ..core.vocabulary import STORAGE_DIRECTORY
 from ..errors import ServiceError
 from . import health, state
+from .executables import server_executable
 from .proc import kill_process, pid_alive  # noqa: F401  (pid_alive: this module's interface)
 from ..plan.spec import LaunchSpec
 
@@ -109,8 +110,10 @@ def _make_workdir(spec: LaunchSpec, workdir: str) -> None:
 
 
 def _with_conda(spec: LaunchSpec, argv: list[str]) -> list[str]:
+    """The argv that runs: the executable found beside this interpreter or
+    on PATH (``executables``), or the name inside the conda environment."""
     if not spec.conda:
-        return argv
+        return [server_executable(argv[0]) or argv[0], *argv[1:]]
     conda = shutil.which("conda")
     if conda is None:
         logger.warning("%s: conda environment '%s' requested but no 'conda' on PATH; "
