@@ -48,11 +48,23 @@ def _configure(workdir: str, launch: bool):
     ctx = session.load(workdir)
     _emit_warnings(ctx)
     if launch:
+        _warn_unknown_stage(ctx)
         from .launch.activation import activate
 
         session.activation = activate(ctx, session)
     session.initialized = True
     return ctx
+
+
+def _warn_unknown_stage(ctx) -> None:
+    """A stage no file names and without storage is most likely a typo:
+    say so before its new, empty storage starts (seamless-init refuses it)."""
+    from .launch.stage_check import unknown_stage
+
+    problem = unknown_stage(ctx)
+    if problem:
+        warnings.warn(f"{problem}; starting it with new, empty storage",
+                      SeamlessConfigWarning, stacklevel=4)
 
 
 def _in_seamless_worker() -> bool:

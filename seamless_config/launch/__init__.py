@@ -1,6 +1,8 @@
 """The effect boundary: what starts servers and tunnels, opens sockets and
 SSH sessions, and reads and writes launcher state (hosts.py: one machine,
-here or over SSH; executor.py: make one server run).
+here or over SSH; executor.py: make one server run; executables.py: which
+program a server command runs; verify.py: seamless-init's own checks of
+each server; stage_check.py: whether a requested stage looks mistyped).
 
 Deferred imports (inside functions), all for start-up time: neither
 ``import seamless_config`` nor the warm path of ``seamless-init`` (a
@@ -15,5 +17,9 @@ recorded server reused through ``executor.reuse_local``) loads these:
   ``services`` asks for;
 - the Seamless runtime (seamless, seamless_remote, seamless_dask,
   distributed): in ``activation.py`` and ``runtime.py``, once clients are
-  activated.
+  activated (never by a plain ``seamless-init``, which verifies with its
+  own requests);
+- tempfile (in ``state.write_json``), hashlib (in ``verify.checksum_of``;
+  the probes' checksums are written out) and urllib.parse (Dask dashboard
+  URLs only): the warm ``seamless-init`` needs none of them.
 """

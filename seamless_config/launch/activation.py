@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from ..core.vocabulary import DASK_SERVICES, STORAGE_SERVICES as STORAGE
 from ..errors import ServiceError
@@ -47,11 +46,21 @@ class Activation:
     context: Context
     handles: list = field(default_factory=list)
     runtime: object = None
+    checked: dict = field(default_factory=dict)  # service -> what verify_handle checked
 
     def client_entries(self):
         for h in self.handles:
             if h.service in STORAGE:
                 yield _client_entry(self.context, h)
+
+    def verify(self) -> None:
+        """Check each server not yet checked with our own requests
+        (``verify.verify_handle``), recording what was checked."""
+        from .verify import verify_handle
+
+        for h in self.handles:
+            if h.service not in self.checked:
+                self.checked[h.service] = verify_handle(h)
 
     def deactivate(self) -> None:
         if self.runtime is not None:
@@ -90,15 +99,19 @@ def _jobserver_parameters(ctx: Context, handles) -> dict:
 
 
 def activate(ctx: Context, session=None, *, deadline: float = 60.0,
-             on_ready=None, disabled: frozenset | None = None) -> Activation:
+             on_ready=None, disabled: frozenset | None = None,
+             runtime: bool = True) -> Activation:
     """Start or reuse every service the context needs, verify each, and
     hand the storage clients to the Seamless runtime. ``on_ready(handle)``
     reports each service as it comes up (for progress displays).
     ``disabled``: services not to start (default: those the Seamless
-    runtime switched off with ``DISABLED = True``)."""
+    runtime switched off with ``DISABLED = True``). ``runtime`` False
+    (seamless-init without --with-clients): the Seamless runtime is not
+    touched (not even imported, no spawn pool); every server is verified
+    with our own requests instead (``verify.verify_handle``)."""
     disabled = disabled_services() if disabled is None else disabled
     uses = enabled_uses(ctx, disabled)
-    if ctx.execution == "spawn":
+    if ctx.execution == "spawn" and runtime:
         _spawn(ctx)
     if not uses:  # in-process, no storage, or all switched off: nothing to start
         return Activation(ctx)
@@ -106,11 +119,12 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
 
     if any(use.service not in STORAGE for use in uses):
         plan(ctx, disabled)  # a job server's spec can still be refused: before anything starts
-    handles = _reuse_running(ctx, uses, on_ready)
+    checked: dict = {}
+    handles = _reuse_running(ctx, uses, on_ready, checked)
     if handles is None:
         storage = [spec_for(ctx, u) for u in uses if u.service in STORAGE]
         handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
-    _verify_storage(handles)
+        checked = _verify_storage(handles)
     for use in uses:
         if use.service in STORAGE:
             continue
@@ -118,17 +132,24 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
         handles += ensure_parallel([spec_for(ctx, use, params)], deadline=deadline,
                                    on_ready=on_ready)
     _log_dashboards(handles)
-    activation = Activation(ctx, handles)
-    activation.runtime = _activate_runtime(ctx, handles)
+    activation = Activation(ctx, handles, checked=checked)
+    if runtime:
+        activation.runtime = _activate_runtime(ctx, handles)
+    else:
+        activation.verify()
     return activation
 
 
-def _reuse_running(ctx: Context, uses, on_ready) -> list | None:
-    """The warm path: when every storage service runs healthy on this
-    machine, take them as they are, without building launch specs (which
-    parses templates). Anything else goes through the locked launch path."""
+def _reuse_running(ctx: Context, uses, on_ready, checked: dict) -> list | None:
+    """The warm path: when every storage service runs on this machine and
+    passes its verification (``verify.verify_handle``: a request only that
+    service answers correctly, so no separate identity probe first), take
+    them as they are, without building launch specs (which parses
+    templates). Anything else goes through the locked launch path, which
+    probes, cleans up and relaunches."""
     from ..model.types import is_local_frontend
     from .executor import reuse_local
+    from .verify import verify_handle
 
     handles = []
     for use in uses:
@@ -136,22 +157,32 @@ def _reuse_running(ctx: Context, uses, on_ready) -> list | None:
             continue
         if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):
             return None
-        handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE)
+        handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE, probe=False)
         if handle is None:
             return None
         handles.append(handle)
+    try:
+        found = {h.service: verify_handle(h) for h in handles}
+    except ServiceError as exc:
+        logger.info("a running server failed its check (%s): through the launch path", exc)
+        return None
+    checked.update(found)
     for handle in handles:
         if on_ready is not None:
             on_ready(handle)
     return handles
 
 
-def _verify_storage(handles) -> None:
-    from .verify import verify_hashserver
+def _verify_storage(handles) -> dict:
+    """The hashserver's buffer round trip, before a jobserver is handed it."""
+    from .verify import CHECKS, verify_hashserver
 
+    checked = {}
     for h in handles:
         if h.service == "hashserver":
             verify_hashserver(h.url, writable=True)
+            checked[h.service] = CHECKS[h.service]
+    return checked
 
 
 def _activate_runtime(ctx: Context, handles):
@@ -200,6 +231,8 @@ def dashboard_url(handle) -> str | None:
     """The dashboard of a Dask service handle (None for other services)."""
     if handle.service not in DASK_SERVICES or not isinstance(handle.dashboard_port, int):
         return None
+    from urllib.parse import urlsplit  # only for a Dask handle
+
     host = urlsplit(handle.url).hostname or "127.0.0.1"
     return base_url(host, handle.dashboard_port) + "/status"
 

@@ -103,22 +103,19 @@ def ensure_parallel(specs: Iterable[LaunchSpec], *, deadline: float = 60.0,
     return [f.result() for f in futures]
 
 
-def reuse_local(service: str, key: str, handshake: Any) -> ServiceHandle | None:
+def reuse_local(service: str, key: str, handshake: Any,
+                probe: bool = True) -> ServiceHandle | None:
     """A healthy server for ``key`` on this machine, found without a full
-    launch spec: the warm path of seamless-init needs no templates."""
-    return read_handle(LaunchSpec(service, key, (), "", "", handshake=handshake))
+    launch spec: the warm path of seamless-init needs no templates.
+    ``probe`` False: the caller verifies the server itself (a request
+    that only this service answers correctly), so it is not asked twice."""
+    return _read_local(LaunchSpec(service, key, (), "", "", handshake=handshake), probe)
 
 
 def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
     """What serves ``spec`` now, if anything; launches and cleans nothing."""
     if spec.is_local:
-        host = LocalHost()
-        record = host.read(spec.key)
-        if record and record.get("status") == state.RUNNING and is_port(record.get("port")) \
-                and reuse.is_server(spec, host, record.get("pid")) \
-                and reuse.answers_once(spec, host, record):
-            return _local_handle(spec, record, launched=False, start=time.monotonic())
-        return None
+        return _read_local(spec, probe=True)
     client = state.read_client(spec.key)
     if _client_works(spec, client):
         return _remote_handle(spec, client, None, launched=False, start=time.monotonic())
@@ -126,6 +123,16 @@ def read_handle(spec: LaunchSpec) -> ServiceHandle | None:
 
 
 # -- this machine ----------------------------------------------------------
+
+def _read_local(spec: LaunchSpec, probe: bool) -> ServiceHandle | None:
+    host = LocalHost()
+    record = host.read(spec.key)
+    if record and record.get("status") == state.RUNNING and is_port(record.get("port")) \
+            and reuse.is_server(spec, host, record.get("pid")) \
+            and (not probe or reuse.answers_once(spec, host, record)):
+        return _local_handle(spec, record, launched=False, start=time.monotonic())
+    return None
+
 
 def _ensure_local(spec: LaunchSpec, start: float, deadline_at: float) -> ServiceHandle:
     host = LocalHost()

@@ -102,6 +102,31 @@ def activate_clients(entries: list, *, in_remote: bool = False,
     return record
 
 
+def ensure_clients(record: RuntimeClients) -> list[str]:
+    """seamless-remote's own proof (``seamless-init --with-clients``): each
+    client we defined initialises and passes its health check, through
+    seamless-remote's HTTP stack. The modules' ``ensure_initialized()``
+    covers only the clients they launched themselves, not extern ones like
+    ours, so each of ours is asked directly. Returns the services reached."""
+    if not record.active:
+        return []
+    from seamless_remote import buffer_remote, database_remote, jobserver_remote
+
+    modules = {"hashserver": buffer_remote, "database": database_remote}
+    names = list(record.names)
+    if record.job is not None and record.job.service == "jobserver":
+        modules["jobserver"] = jobserver_remote
+        names.append(f"{PREFIX}-jobserver")
+    reached = []
+    for service, module in modules.items():
+        for name in names:
+            client = module._extern_clients.get(name)
+            if client is not None:
+                client.ensure_initialized_sync()
+                reached.append(service)
+    return sorted(set(reached), key=reached.index)
+
+
 def pick_addresses(entry: dict, in_remote: bool) -> dict:
     """The addresses a process should use: inside the cluster (``in_remote``)
     the ``remote_*`` ones where given, since the others are only valid on

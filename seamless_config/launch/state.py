@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 import warnings
 from typing import Any
 
@@ -122,6 +121,8 @@ def read_json(path: str) -> dict[str, Any] | None:
 def write_json(path: str, data: dict[str, Any], mode: int = PRIVATE_FILE) -> None:
     directory = os.path.dirname(path)
     private_dir(directory)
+    import tempfile  # ~3 ms: the warm seamless-init only reads state
+
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:
