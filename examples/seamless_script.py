@@ -4,9 +4,6 @@ import sys
 import seamless.config
 from seamless.transformer import direct
 
-seamless.config.init()  # starts or reuses the servers of ./seamless.yaml
-if len(sys.argv) > 1:
-    seamless.config.set_stage(sys.argv[1])  # a stage has storage of its own
 LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "executions.log")
 
 
@@ -18,5 +15,9 @@ def add(a, b, log):
     return a + b
 
 
-print(add(2, 3, LOG))
-seamless.close()
+if __name__ == "__main__":  # workers of 'execution: spawn' import this file again
+    seamless.config.init()  # starts or reuses the servers of ./seamless.yaml
+    if len(sys.argv) > 1:
+        seamless.config.set_stage(sys.argv[1])  # a stage has storage of its own
+    print(add(2, 3, LOG))
+    seamless.close()

@@ -32,6 +32,13 @@ def test_schema_path():
     assert Path(result.output.strip()).resolve() == (SCHEMAS / "clusters.schema.json").resolve()
 
 
+def test_schema_path_without_which_prints_both_paths():
+    result = run("--path")
+    assert result.exit_code == 0
+    assert [Path(p).resolve() for p in result.output.splitlines()] == [
+        (SCHEMAS / f"{which}.schema.json").resolve() for which in ("commands", "clusters")]
+
+
 def test_schema_overview_gives_the_modelines():
     result = run()
     assert result.exit_code == 0

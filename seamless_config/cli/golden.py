@@ -14,6 +14,7 @@ _DIRS = click.argument("dirs", nargs=-1, required=True,
 
 
 @click.group()
+@verbose_option
 def golden():
     """Golden-file regression cases: configuration trees with the outputs
     they must produce (context.json, explain.txt, plan.json or error.txt)."""

@@ -38,8 +38,10 @@ def _overview() -> list[str]:
 def schema(which, show_path):
     """Print the JSON Schema of the command files (WHICH: commands) or of
     the cluster catalogue (clusters); without WHICH, list both with the
-    modeline that makes an editor use them."""
-    if which is None:
+    modeline that makes an editor use them (with --path: both paths)."""
+    if which is None and show_path:  # both, one per line, for scripts
+        click.echo("\n".join(str(schema_file(name)) for name in SCHEMAS))
+    elif which is None:
         click.echo("\n".join(_overview()))
     elif show_path:
         click.echo(str(schema_file(which)))
