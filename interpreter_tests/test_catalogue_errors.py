@@ -11,7 +11,7 @@ from seamless_config.errors import ConfigError
 
 F = "~/.seamless/clusters.yaml"
 SLURM = "hpc:\n  type: slurm\n  frontends:\n    - hostname: login\n"  # 4 lines
-QUEUE_FIELDS = ("TEMPLATE, conda, cores, dask_resources, exclusive, extra_dask_config, "
+QUEUE_FIELDS = ("TEMPLATE, conda, cores, dask_resources, disk, exclusive, extra_dask_config, "
                 "interactive, job_cores, job_extra_directives, job_script_prologue, lifetime, "
                 "lifetime_stagger, maximum_jobs, memory, memory_per_core_property_name, "
                 "partition, processes, project, target_duration, tmpdir, unknown_task_duration, "
@@ -50,8 +50,8 @@ CASES = [
     # -- cluster keys
     ("four errors in one cluster",
      "hpc:\n  type: slrum\n  tunel: yes\n  workers: 0\n  frontends: []\n",
-     f"{F}:2:9: type of cluster 'hpc' must be one of local, slurm, oar, not 'slrum'; "
-     "did you mean 'slurm'? (expected one of: local, oar, slurm)\n"
+     f"{F}:2:9: type of cluster 'hpc' must be one of local, slurm, oar, sge, pbs, lsf, htcondor, not 'slrum'; "
+     "did you mean 'slurm'? (expected one of: htcondor, local, lsf, oar, pbs, sge, slurm)\n"
      f"{F}:3:3: unknown key 'tunel' in cluster 'hpc'; did you mean 'tunnel'? "
      f"(expected one of: {CLUSTER_KEYS})\n"
      f"{F}:4:12: workers of cluster 'hpc' must be at least 1, not 0\n"
@@ -255,8 +255,8 @@ CASES = [
      "size to take it from"),
     ("no rule errors when the type is wrong",
      "hpc:\n  type: locl\n  frontends: [{}]\n  queues:\n    b: {}\n",
-     f"{F}:2:9: type of cluster 'hpc' must be one of local, slurm, oar, not 'locl'; "
-     "did you mean 'local'? (expected one of: local, oar, slurm)"),
+     f"{F}:2:9: type of cluster 'hpc' must be one of local, slurm, oar, sge, pbs, lsf, htcondor, not 'locl'; "
+     "did you mean 'local'? (expected one of: htcondor, local, lsf, oar, pbs, sge, slurm)"),
     # -- local_cluster
     ("local_cluster unknown", "local_cluster: hcp\nhpc:\n  frontends: [{}]\n",
      f"{F}:1:16: local_cluster 'hcp' is not a defined cluster; did you mean 'hpc'? "

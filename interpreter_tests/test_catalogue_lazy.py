@@ -60,7 +60,7 @@ def test_unused_broken_cluster_does_not_block(tree, home):
         "~/.seamless/clusters/z.yaml:1:1: cluster 'broken' needs frontends; add 'frontends: "
         "[{hostname: login.example.org}]'; a local cluster can use 'frontends: [{}]'",
         "~/.seamless/clusters/z.yaml:2:9: type of cluster 'broken' must be one of local, slurm, "
-        "oar, not 'slrum'; did you mean 'slurm'? (expected one of: local, oar, slurm)",
+        "oar, sge, pbs, lsf, htcondor, not 'slrum'; did you mean 'slurm'? (expected one of: htcondor, local, lsf, oar, pbs, sge, slurm)",
         "~/.seamless/clusters/z.yaml:3:3: unknown key 'frontend' in cluster 'broken'; did you "
         "mean 'frontends'? (expected one of: default_queue, frontends, "
         "memory_per_core_property_name, queues, tunnel, type, workers)",
@@ -99,7 +99,7 @@ def test_duplicates_found_without_parsing(home):
 def test_files_the_scan_cannot_vouch_for_are_parsed_whole(home, text):
     """Parsed whole at load time: the mistake shows although nothing uses it."""
     write_tree(home, {".seamless/clusters.yaml": text})
-    with pytest.raises(ConfigError, match="must be one of local, slurm, oar, not 'slrum'"):
+    with pytest.raises(ConfigError, match="must be one of local, slurm, oar, sge, pbs, lsf, htcondor, not 'slrum'"):
         load_catalogue(str(home), lazy=True)
 
 

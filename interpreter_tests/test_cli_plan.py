@@ -53,14 +53,14 @@ def test_plan_text(lab):
             key             hashserver-lab-rw-demo
             argv            hashserver --writable --port-range 55100 55199 --status-file {status_file} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/buffers/demo
             workdir         ~/.seamless/data/buffers/demo
-            log file        ~/.remote-http-launcher/logs/lab/demo/hashserver.log
+            log file        ~/.remote-http-launcher/server/hashserver-lab-rw-demo.log
             handshake       GET /healthcheck on its port
 
         database on this machine: not running
             key             database-lab-rw-demo
             argv            seamless-database --writable --port-range 55200 55299 --status-file {status_file} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/db/demo/seamless.db
             workdir         ~/.seamless/data/db/demo
-            log file        ~/.remote-http-launcher/logs/lab/demo/database.log
+            log file        ~/.remote-http-launcher/server/database-lab-rw-demo.log
             handshake       GET /healthcheck on its port
         """)  # noqa: E501
 

@@ -45,9 +45,9 @@ CASES = [
     ("queue without cores", slurm('{memory: 4GB, walltime: "01:00:00"}'),
      "seamless.yaml:10:9: queue 'q' of cluster 'hpc' needs cores; only exclusive queues "
      "and queues of local clusters may leave it out"),
-    ("unknown cluster type", slurm("{cores: 1}").replace("type: slurm", "type: pbs"),
-     "seamless.yaml:4:13: type of cluster 'hpc' must be one of local, slurm, oar, not "
-     "'pbs'; expected one of: local, oar, slurm"),
+    ("unknown cluster type", slurm("{cores: 1}").replace("type: slurm", "type: pbz"),
+     "seamless.yaml:4:13: type of cluster 'hpc' must be one of local, slurm, oar, sge, pbs, lsf, htcondor, not "
+     "'pbz'; did you mean 'pbs'? (expected one of: htcondor, local, lsf, oar, pbs, sge, slurm)"),
     ("daskserver on a cluster without one",
      slurm("{cores: 1}", "jobserver: {}", "- remote: daskserver"),
      "seamless.yaml:13:3: remote 'daskserver' is not offered by cluster 'hpc' (defined in "

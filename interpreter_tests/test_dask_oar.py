@@ -229,7 +229,9 @@ def test_seamless_daskserver_runs_a_transformation_in_an_oar_job(oar, fake_home,
     assert result == "5"
     assert job.isdigit() and oar.state(job) == "Running"
     record = json.loads(launched("daskserver-batch", ".json").read_text())
-    assert record["command"].startswith("seamless-dask-wrapper dask_jobqueue::OARCluster ")
+    program, cluster_class = record["command"].split()[:2]
+    assert (program.rsplit("/", 1)[-1], cluster_class) == (
+        "seamless-dask-wrapper", "seamless_config.dask.jobqueue::OARCluster")
     [(_, checksum)] = stored_results(str(data / "db" / "demo" / "seamless.db"))
     assert json.loads((data / "buffers" / "demo" / checksum[:2] / checksum).read_text()) \
         == printed

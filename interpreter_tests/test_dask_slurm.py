@@ -84,4 +84,6 @@ def test_seamless_daskserver_worker_runs_as_a_slurm_job(slurm, fake_home,  # noq
     job = computed_by_a_slurm_job(workdir)
     assert job.isdigit() and job in slurm.jobs()
     record = state.read_server("daskserver-batch-rw-demo")
-    assert record["command"].startswith("seamless-dask-wrapper dask_jobqueue::SLURMCluster ")
+    program, cluster_class = record["command"].split()[:2]
+    assert (program.rsplit("/", 1)[-1], cluster_class) == (
+        "seamless-dask-wrapper", "seamless_config.dask.jobqueue::SLURMCluster")

@@ -139,14 +139,23 @@ def test_cli_prints_the_selected_or_named_queue_and_submits_nothing(config, tmp_
     selected = run("--workdir", str(root))
     assert selected.exit_code == 0
     assert "#SBATCH -p batch\n" in selected.stdout and "--cpus-per-task=8" in selected.stdout
-    assert "the Seamless daskserver (seamless-dask-wrapper)" in selected.stderr
+    # the persistent daskserver is seamless-dask's: its script, as its wrapper builds it
+    assert "built by the installed seamless-dask as its wrapper on 'login.hpc.example'" \
+        in selected.stderr
+    assert selected.stdout.count("--nthreads") == 1
     named = run("--workdir", str(root), "--queue", "gpu")
+    # seamless-dask's wrapper refuses a number in extra_dask_config: so would the daskserver
+    assert named.exit_code == 3 and "Values of 'extra_dask_config' must be strings" in \
+        named.stderr
+    pure = config("project: p", "cluster: hpc", "persistent: false")
+    named = run("--workdir", str(pure), "--queue", "gpu")
     assert "#SBATCH --gres=gpu:1\n" in named.stdout
     assert not (tmp_path / "submitted").exists()
 
 
 def test_cli_errors_are_rendered_with_their_location(config):
-    short = run("--workdir", str(config("project: p", "cluster: hpc", "queue: tiny")))
+    short = run("--workdir", str(config("project: p", "cluster: hpc", "queue: tiny",
+                                        "persistent: false")))
     assert short.exit_code == 3
     assert short.stderr.startswith(
         "error: ~/.seamless/clusters.yaml:26:5: queue 'tiny' of cluster 'hpc' does not make a "
@@ -157,7 +166,7 @@ def test_cli_errors_are_rendered_with_their_location(config):
     assert local.stderr.startswith(
         "error: ~/.seamless/clusters.yaml:40:1: cluster 'workstation' is of type local: its "
         "Dask workers are not batch jobs, so there is no job script; job scripts exist for "
-        "type: slurm and type: oar\n")
+        "type: slurm, oar, sge, pbs, lsf, htcondor\n")
     unknown = run("--workdir", str(config("project: p", "cluster: hpc")), "--queue", "nope")
     assert unknown.exit_code == 3 and "queue 'nope' is not defined by cluster 'hpc'" in \
         unknown.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import inspect
 import shlex
 import subprocess
@@ -122,7 +123,7 @@ WHOLE_DICTS = [
                    " --host 0.0.0.0 --timeout 600 -- /scratch/buffers/proj/STAGE-prod",
         "handshake": "healthcheck", "meta": meta("hashserver", stage="prod"),
         "log_level": "minimal",
-        "log_file": "~/.remote-http-launcher/logs/hpc/proj/STAGE-prod/hashserver.log"}),
+        "log_file": "~/.remote-http-launcher/server/hashserver-hpc-rw-proj--STAGE-prod.log"}),
     ("hashserver ro", "hashserver", dict(mode="ro"), {
         **REMOTE, "conda": "hashserver", "network_interface": "0.0.0.0",
         "port_start": 60100, "port_end": 60199, "timeout": 600,
@@ -130,7 +131,7 @@ WHOLE_DICTS = [
         "command": "hashserver --port-range 60100 60199 --status-file {status_file}"
                    " --host 0.0.0.0 --timeout 600 -- /scratch/buffers/proj",
         "handshake": "healthcheck", "meta": meta("hashserver", mode="ro"),
-        "log_level": "minimal", "log_file": "~/.remote-http-launcher/logs/hpc/proj/hashserver.log"}),
+        "log_level": "minimal", "log_file": "~/.remote-http-launcher/server/hashserver-hpc-ro-proj.log"}),
     ("database ro is still --writable", "database", dict(mode="ro", subproject="a/b"), {
         **REMOTE, "network_interface": "0.0.0.0", "port_start": 60200, "port_end": 60299,
         "timeout": 600, "workdir": "/scratch/db/proj/a/b", "key": "database-hpc-ro-proj--a--b",
@@ -139,7 +140,7 @@ WHOLE_DICTS = [
                    " -- /scratch/db/proj/a/b/seamless.db",
         "handshake": "healthcheck", "meta": meta("database", mode="ro", subproject="a/b"),
         "log_level": "minimal",
-        "log_file": "~/.remote-http-launcher/logs/hpc/proj/a/b/database.log"}),
+        "log_file": "~/.remote-http-launcher/server/database-hpc-ro-proj--a--b.log"}),
     ("jobserver", "jobserver", dict(stage="prod", substage="gpu",
                                     file_parameters={"buffer": [], "database": []}), {
         **REMOTE, "conda": "seamless-jobserver", "network_interface": "127.0.0.1",
@@ -150,19 +151,20 @@ WHOLE_DICTS = [
                    " --status-file {status_file} --host 127.0.0.1 --timeout 600",
         "handshake": "healthcheck", "file_parameters": {"buffer": [], "database": []},
         "meta": meta("jobserver", stage="prod", substage="gpu"), "log_level": "minimal",
-        "log_file": "~/.remote-http-launcher/logs/hpc/proj/STAGE-prodSUBSTAGE-gpu/jobserver.log",
+        "log_file": "~/.remote-http-launcher/server/jobserver-hpc-rw-proj--STAGE-prodSUBSTAGE-gpu.log",
         "workers": 4}),
     ("daskserver default queue", "daskserver", dict(stage="prod"), {
         **REMOTE, "conda": "seamless-dask", "network_interface": "0.0.0.0",
         "port_start": 60300, "port_end": 60399, "timeout": 600,
         "workdir": "~/.remote-http-launcher/work/daskserver-hpc-rw-proj--STAGE-prod",
         "key": "daskserver-hpc-rw-proj--STAGE-prod",
-        "command": "seamless-dask-wrapper dask_jobqueue::SLURMCluster --port-range 60300 60399"
+        "command": "seamless-dask-wrapper seamless_config.dask.jobqueue::SLURMCluster "
+                   "--port-range 60300 60399"
                    " --status-file {status_file} --host 0.0.0.0 --timeout 600",
         "handshake": DASK_HANDSHAKE, "file_parameters": HPC_DASK_PARAMETERS,
         "meta": meta("daskserver", stage="prod", queue="default"), "log_level": "minimal",
-        "log_file": "~/.remote-http-launcher/logs/hpc/proj/STAGE-prod/daskserver.log",
-        "cluster_string": "dask_jobqueue::SLURMCluster"}),
+        "log_file": "~/.remote-http-launcher/server/daskserver-hpc-rw-proj--STAGE-prod.log",
+        "cluster_string": "seamless_config.dask.jobqueue::SLURMCluster"}),
     ("pure daskserver", "pure_daskserver", dict(project=None, queue="gpu"), {
         **REMOTE, "conda": "seamless-dask", "network_interface": "0.0.0.0",
         "port_start": 60300, "port_end": 60399, "timeout": 600,
@@ -175,7 +177,7 @@ WHOLE_DICTS = [
                             "job_extra_directives": ["--gres=gpu:1"], "dask-resources": {"GPU": 1},
                             "worker_threads": 2, "pure_dask": True},
         "meta": meta("pure_daskserver", project=None, queue="gpu"), "log_level": "minimal",
-        "log_file": "~/.remote-http-launcher/logs/hpc/pure-daskserver-gpu.log",
+        "log_file": "~/.remote-http-launcher/server/pure-daskserver-hpc--gpu.log",
         "cluster_string": "dask_jobqueue::SLURMCluster"}),
 ]
 
@@ -371,16 +373,23 @@ def test_dask_file_parameters(service, cluster, queue, node, record, expected):
     assert d["file_parameters"] == expected
 
 
-@pytest.mark.parametrize("ctype,expected", [
-    ("local", "distributed::LocalCluster"), ("slurm", "dask_jobqueue::SLURMCluster"),
-    ("oar", "dask_jobqueue::OARCluster")])
-def test_cluster_string(ctype, expected):
-    q = Queue("q", frozen_map({"cores": 1, "memory": "1GB", "walltime": "00:10:00"}),
-              frozen_map(), SPAN)
+@pytest.mark.parametrize("ctype,pure,seamless", [
+    ("local", "distributed::LocalCluster", "distributed::LocalCluster"),
+    *((kind, f"dask_jobqueue::{name}Cluster", f"seamless_config.dask.jobqueue::{name}Cluster")
+      for kind, name in (("slurm", "SLURM"), ("oar", "OAR"), ("sge", "SGE"), ("pbs", "PBS"),
+                         ("lsf", "LSF"), ("htcondor", "HTCondor")))])
+def test_cluster_string(ctype, pure, seamless):
+    """Our wrapper knows dask-jobqueue's classes by name; seamless-dask's is
+    given ours, which it imports (dask/jobqueue.py)."""
+    limit = {"disk": "1GB", "lifetime": "5m"} if ctype == "htcondor" else {"walltime": "00:10:00"}
+    q = Queue("q", frozen_map({"cores": 1, "memory": "1GB", **limit}), frozen_map(), SPAN)
     c = one_frontend_cluster(ctype, None, None, {"daskserver": Service("daskserver",
                              frozen_map(), SPAN)}, queues={"q": q})
-    s = spec("daskserver", c, queue=q)
-    assert (s.extra["cluster_string"], s.argv[1]) == (expected, expected)
+    for service, expected in (("daskserver", seamless), ("pure_daskserver", pure)):
+        s = spec(service, c, queue=q)
+        assert (s.extra["cluster_string"], s.argv[1]) == (expected, expected)
+    module, _, name = seamless.partition("::")
+    assert getattr(importlib.import_module(module), name).__name__ == name
 
 
 def test_extra_file_parameters_are_merged_for_dask():
@@ -411,7 +420,7 @@ CONFIG_ERRORS = [
      "<clusters>:1:1: no queue selected and cluster 'h' has no default_queue; queues: q"),
     ("no type", "daskserver", _dask_cluster(None, {"cores": 1}), {},
      "<clusters>:1:1: cluster 'h' has no type; a daskserver needs one; "
-     "expected one of: local, oar, slurm"),
+     "expected one of: htcondor, local, lsf, oar, pbs, sge, slurm"),
     ("slurm queue without resources", "daskserver", _dask_cluster("slurm", {"cores": 4}), {},
      "<clusters>:9:5: queue 'q' of cluster 'h' does not set walltime, memory, "
      "which a daskserver on a slurm cluster needs"),

@@ -3,8 +3,8 @@
 Speaks the launcher's status-file protocol (COMPAT.md sections 3 and 4):
 ``CLUSTER --port-range A B --status-file F --host H --timeout S``. It waits
 for F, reads its ``parameters`` (a queue, as ``tools.dask_parameters``
-writes it), starts a ``LocalCluster``, ``SLURMCluster`` or ``OARCluster``
-with the scheduler in this process, scales it adaptively between
+writes it), starts a ``LocalCluster`` or the dask-jobqueue cluster of its
+batch system (``SLURMCluster``, ``OARCluster``, ``SGECluster``...) with the scheduler in this process, scales it adaptively between
 ``interactive`` and ``maximum_jobs`` jobs, and writes ``status: running``
 with ``port`` (scheduler) and ``dashboard_port``, or ``status: failed``.
 The dashboard answers ``GET /health``. After S seconds without a client or
@@ -128,11 +128,12 @@ def _local_cluster(plan: DaskPlan, host: str, port: int, dashboard_address: str)
 
 
 def _batch_cluster(plan: DaskPlan, host: str, port: int, dashboard_address: str):
-    from dask_jobqueue import OARCluster, SLURMCluster
+    import dask_jobqueue
 
-    from ..plan.jobscript import job_class
+    from ..model.schedulers import CLASSES
+    from ..plan.jobclasses import job_class
 
-    cls = SLURMCluster if plan.kind == "slurm" else OARCluster
+    cls = getattr(dask_jobqueue, CLASSES[plan.kind] + "Cluster")
     options = {"host": host, "port": port, "dashboard_address": dashboard_address}
     cluster = cls(job_cls=job_class(plan.kind, plan.threads), scheduler_options=options,
                   **plan.job)
@@ -205,8 +206,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="seamless-config-dask-wrapper",
         description="Run a Dask scheduler and an adaptive cluster for pure Dask mode.")
-    parser.add_argument("cluster", help="distributed::LocalCluster, "
-                        "dask_jobqueue::SLURMCluster or dask_jobqueue::OARCluster")
+    parser.add_argument("cluster", help="distributed::LocalCluster or "
+                        "dask_jobqueue::<X>Cluster, X one of SLURM, OAR, SGE, PBS, LSF, HTCondor")
     parser.add_argument("--port-range", type=int, nargs=2, metavar=("START", "END"),
                         help="pick the scheduler and dashboard ports from this range")
     parser.add_argument("--status-file", required=True,

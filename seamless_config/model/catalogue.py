@@ -21,7 +21,8 @@ from ..core.yaml_nodes import NULL, STR, compose_text, describe, expect_string, 
 from ..errors import ConfigError, Span, raise_all
 from .fields import (FAILED, attempt, choice_hint, field_name, items, read_bool, read_int,
                      read_positive, read_property, read_token)
-from .queues import parse_queues
+from .queues import not_applicable, parse_queues
+from .schedulers import applies
 from .types import CLUSTER_TYPES, Catalogue, Cluster, Frontend, Service, frozen_map
 
 LOCAL_CLUSTER = "local_cluster"
@@ -222,6 +223,9 @@ def _cluster(key: yaml.Node, node: yaml.Node, path: str, source: str,
     wrong_default = _default_queue_error(fields, spans, queues, name)
     if wrong_default:
         errors.append(wrong_default)
+    prop = "memory_per_core_property_name"
+    if prop in fields and not applies(prop, fields.get("type")):
+        errors.append(not_applicable(prop, fields["type"], f"cluster '{name}'", spans[prop]))
     if len(errors) > before:
         return None
     return Cluster(name, fields.get("type"), fields.get("tunnel", False), frontends,

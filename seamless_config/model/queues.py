@@ -21,6 +21,7 @@ from .fields import (FAILED, Reader, attempt, choice_hint, items, read_bool, rea
                      read_directory, read_duration, read_interactive, read_memory,
                      read_opaque_mapping, read_positive, read_property, read_resources,
                      read_strings, read_token, read_walltime, read_word)
+from .schedulers import PARAMETERS, applicable_fields, applies
 from .types import Queue, frozen_map
 
 # job_script_prologue is the one field meant as shell code (lines of the
@@ -34,7 +35,7 @@ FIELDS: dict[str, Reader] = {
     "lifetime_stagger": read_duration, "lifetime": read_duration, "exclusive": read_bool,
     "extra_dask_config": read_opaque_mapping, "job_extra_directives": read_directives,
     "job_script_prologue": read_strings, "dask_resources": read_resources,
-    "memory_per_core_property_name": read_property,
+    "memory_per_core_property_name": read_property, "disk": read_memory,
 }
 TEMPLATE = "TEMPLATE"
 
@@ -152,6 +153,9 @@ def queue_rule_errors(queue: Queue, cluster: str, cluster_type: str | None,
     the queue's name, with its origin in the message)."""
     fields, out = queue.fields, []
     where = f"queue '{queue.name}' of cluster '{cluster}'"
+    # an inherited field is reported once, at the earlier queue that wrote it
+    out.extend(not_applicable(field, cluster_type, where, queue.origins[field])
+               for field in fields if field in own and not applies(field, cluster_type))
     exclusive = fields.get("exclusive", False)
     if exclusive and "job_cores" in fields:
         origin = queue.origins["job_cores"]
@@ -169,3 +173,10 @@ def queue_rule_errors(queue: Queue, cluster: str, cluster_type: str | None,
                                "only exclusive queues and queues of local clusters may leave "
                                "it out"))
     return out
+
+
+def not_applicable(field: str, cluster_type: str, where: str, span) -> ConfigError:
+    """A field the cluster's scheduler has no use for (model/schedulers.py)."""
+    usable = ", ".join(f for f in applicable_fields(cluster_type) if f in PARAMETERS)
+    return ConfigError(f"{field} does not apply to a cluster of type {cluster_type} ({where})",
+                       span, f"remove it; queues of type {cluster_type} take: {usable}")

@@ -13,8 +13,8 @@ from typing import Any, Mapping
 
 from .._record import Factory, frozen_record
 from ..errors import ConfigError, Span
+from .schedulers import CLUSTER_TYPES  # noqa: F401 (the model's names, offered here)
 
-CLUSTER_TYPES = ("local", "slurm", "oar")
 LOCAL_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
 
 

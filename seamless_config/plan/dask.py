@@ -20,11 +20,12 @@ import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from ..model.schedulers import BATCH_TYPES, CLASSES
 from ..model.types import binds_beyond_loopback, frozen_map
 
-KINDS = {"distributed::LocalCluster": "local", "dask_jobqueue::SLURMCluster": "slurm",
-         "dask_jobqueue::OARCluster": "oar"}
-JOBQUEUE_KINDS = ("slurm", "oar")
+KINDS = {"distributed::LocalCluster": "local",
+         **{f"dask_jobqueue::{CLASSES[k]}Cluster": k for k in BATCH_TYPES}}
+JOBQUEUE_KINDS = BATCH_TYPES
 LIFETIME_GRACE = 60  # seconds between a worker's retirement and the walltime
 MAX_STAGGER = 240  # default stagger: 4 min, or a tenth of a short walltime
 # What the wrapper reads; anything else is reported, not silently dropped.
@@ -33,7 +34,7 @@ KNOWN = frozenset({
     "job_extra_directives", "job_script_prologue", "worker_threads", "processes",
     "unknown-task-duration", "target-duration", "lifetime-stagger", "lifetime",
     "dask-resources", "interactive", "maximum_jobs", "extra_dask_config", "record",
-    "memory_per_core_property_name", "resource_spec", "pure_dask"})
+    "memory_per_core_property_name", "resource_spec", "pure_dask", "disk"})
 
 
 @dataclass(frozen=True)
@@ -218,32 +219,71 @@ def _local_kwargs(params: Mapping[str, Any], threads: int | None) -> dict[str, A
 
 def _job_kwargs(kind: str, params: Mapping[str, Any], cores: int,
                 processes: int) -> dict[str, Any]:
-    for name in ("memory", "walltime"):
+    required = ("memory",) + (("disk",) if kind == "htcondor" else ("walltime",))
+    for name in required:
         if params.get(name) is None:
             raise ValueError(f"parameter '{name}' is required by a {kind} queue")
-    lifetime, stagger = _lifetime(params)
-    extra_args = ["--lifetime", lifetime, "--lifetime-stagger", stagger]
+    extra_args = _lifetime_args(kind, params)
     resources = _resources(params)
     if resources:
         extra_args += ["--resources", ",".join(f"{k}={v}" for k, v in resources.items())]
     job = {"cores": cores, "memory": params["memory"], "processes": processes,
-           "walltime": _walltime(kind, params["walltime"]), "queue": params.get("partition"),
            "local_directory": params.get("tmpdir"),
            "job_extra_directives": list(params.get("job_extra_directives") or ()),
            "job_script_prologue": _prologue(params), "worker_extra_args": extra_args}
-    job["account" if kind == "slurm" else "project"] = params.get("project")
-    if kind == "oar":
-        job["resource_spec"] = params.get("resource_spec")
-        job["memory_per_core_property_name"] = params.get("memory_per_core_property_name")
+    if kind != "htcondor":  # HTCondor has neither queues, accounts nor a standard run limit
+        job.update(walltime=_walltime(kind, params["walltime"]), queue=params.get("partition"))
+        job["account" if kind in ("slurm", "pbs") else "project"] = params.get("project")
+    job.update(_scheduler_kwargs(kind, params, cores))
     return job
 
 
+def _scheduler_kwargs(kind: str, params: Mapping[str, Any], cores: int) -> dict[str, Any]:
+    """What only one batch system's job takes (model/schedulers.py; Grid
+    Engine's memory and HTCondor's directives: plan/jobclasses.py)."""
+    if kind == "oar":
+        return {"resource_spec": params.get("resource_spec"),
+                "memory_per_core_property_name": params.get("memory_per_core_property_name")}
+    if kind == "lsf":  # said, so that dask-jobqueue need not warn that it derived them
+        return {"ncpus": cores, "mem": memory_bytes(params["memory"])}
+    if kind == "htcondor":
+        return {"disk": params["disk"]}
+    return {}
+
+
+def memory_bytes(memory: Any) -> int:
+    from ..model.fields import memory_bytes as parse  # yaml: not for every wrapper import
+
+    return parse(str(memory))
+
+
+def _lifetime_args(kind: str, params: Mapping[str, Any]) -> list[str]:
+    """Workers retire before the walltime; HTCondor has none, so there
+    only an explicit lifetime applies."""
+    if kind == "htcondor" and params.get("walltime") is None:
+        if params.get("lifetime") is None:
+            return []
+        params = {**params, "walltime": params["lifetime"]}
+    lifetime, stagger = _lifetime(params)
+    return ["--lifetime", lifetime, "--lifetime-stagger", stagger]
+
+
 def _walltime(kind: str, value: Any) -> str:
-    """OAR has no ``D-`` days nor ``MM:SS``: write those as hours."""
+    return walltime_for(kind, value)
+
+
+def walltime_for(kind: str, value: Any) -> Any:
+    """OAR, Grid Engine and PBS have no ``D-`` days nor ``MM:SS``: those
+    are written as hours; LSF's -W takes hours and minutes (rounded up)."""
     text = str(value)
-    if kind != "oar" or (text.count(":") == 2 and "-" not in text):
-        return text
+    if value is None or kind in ("slurm", "htcondor"):
+        return value
     total = int(seconds(text, "walltime"))
+    if kind == "lsf":
+        minutes = -(-total // 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    if text.count(":") == 2 and "-" not in text:
+        return text
     return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
 
 

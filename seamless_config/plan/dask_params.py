@@ -16,7 +16,7 @@ QUEUE_PARAMETERS = ("walltime", "exclusive", "cores", "job_cores", "memory", "tm
                     "project",
                     "job_script_prologue", "worker_threads", "processes", "unknown_task_duration",
                     "target_duration", "lifetime_stagger", "lifetime", "dask_resources",
-                    "interactive", "maximum_jobs", "extra_dask_config")
+                    "interactive", "maximum_jobs", "extra_dask_config", "disk")
 DASK_CONFIG_NAMES = ("unknown_task_duration", "target_duration", "lifetime_stagger", "lifetime",
                      "dask_resources")
 
@@ -36,6 +36,10 @@ def dask_parameters(cluster: Cluster, queue: Queue, node: str | None, record: bo
     if cluster.type == "oar":
         _join_oar_properties(params)
     params["record"] = bool(record)
+    if cluster.type == "htcondor" and not pure and params.get("disk"):
+        # seamless-dask's wrapper knows no disk: it reads dask config written as text
+        params["extra_dask_config"] = {**(params["extra_dask_config"] or {}),
+                                       "jobqueue.htcondor.disk": params["disk"]}
     if pure:
         params["pure_dask"] = True
         params["worker_threads"] = params["worker_threads"] or 2
@@ -78,6 +82,15 @@ def _join_oar_properties(params: dict[str, Any]) -> None:
 _OAR_PIN = "-p host="  # how _directives pins an OAR job to a node, until joined
 
 
+# How a job is pinned to one node (``- node:``), per batch system. PBS has
+# none that both PBS Pro (-l select=...:host=) and Torque (-l nodes=) read.
+NODE_PINS = {"slurm": "--nodelist={node}", "oar": "-p host='{node}'",
+             "sge": "-l hostname={node}", "lsf": "-m {node}",
+             "htcondor": 'requirements = (Machine == "{node}")'}
+# The directive that makes a job exclusive (oar: resource_spec; others: none)
+EXCLUSIVE = {"slurm": "--exclusive", "lsf": "-x"}
+
+
 def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] | None:
     """The queue's job_extra_directives plus node pinning and exclusivity."""
     directives = list(queue.get("job_extra_directives") or ())
@@ -85,10 +98,14 @@ def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] |
         problem = node_problem(node)
         if problem:
             raise ConfigError(problem)
-        if cluster.type == "slurm":
-            directives.append("--nodelist=" + node)
-        elif cluster.type == "oar":
-            directives.append("-p host='" + node + "'")
-    if cluster.type == "slurm" and queue.get("exclusive") and "--exclusive" not in directives:
-        directives.append("--exclusive")
+    if node is not None and cluster.type not in ("local", None):
+        if cluster.type not in NODE_PINS:
+            raise ConfigError(f"'node' does not apply to a {cluster.type} cluster ('{cluster.name}'):"
+                              " PBS Pro and Torque pin a job to a node differently", cluster.span,
+                              "write the node request of your PBS in job_extra_directives "
+                              "instead (e.g. '-l select=1:host=NODE')")
+        directives.append(NODE_PINS[cluster.type].format(node=node))
+    flag = EXCLUSIVE.get(cluster.type or "")
+    if flag and queue.get("exclusive") and flag not in directives:
+        directives.append(flag)
     return directives or None

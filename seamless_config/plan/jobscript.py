@@ -1,7 +1,8 @@
 """The batch script of one Dask worker job, as dask-jobqueue would submit it.
 
-The script comes from dask-jobqueue's own job class, built from the same
-``DaskPlan`` the wrapper uses, with a fixed placeholder for the scheduler
+For pure Dask, the script comes from our job class (``jobclasses``), built
+from the same ``DaskPlan`` the wrapper uses; for the Seamless daskserver,
+from seamless-dask's own configuration (``seamless_dask_script``). Both use with a fixed placeholder for the scheduler
 address (not known before the wrapper runs): no scheduler is started and
 nothing is submitted. Only the header and the worker command matter to a
 user checking an allocation; the placeholders mark what the wrapper fills in.
@@ -9,7 +10,6 @@ user checking an allocation; the placeholders mark what the wrapper fills in.
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from dataclasses import dataclass
@@ -19,35 +19,19 @@ from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigError
 from .dask import JOBQUEUE_KINDS, DaskPlan, bind_workers, plan_for
 from .dask_params import dask_parameters
+from .jobclasses import job_class
 from .services import spec_for
 from .specs import check_dask_queue, pick_queue
 
 SCHEDULER = "tcp://<scheduler-address>:<scheduler-port>"
 WORKER_NAME = "<worker-name>"
-PYTHON = "<python>"  # the wrapper's interpreter on the frontend
+PYTHON = "<python>"  # the wrapper's interpreter on the frontend (golden files)
 
 
 @dataclass(frozen=True)
 class JobScript:
     text: str
     notes: tuple[str, ...] = ()  # dask-jobqueue's warnings and the plan's notes
-
-
-def job_class(kind: str, threads: int | None):
-    """dask-jobqueue's job class for ``kind``; with ``threads``, a subclass
-    whose workers run that many threads (dask-jobqueue derives it from
-    cores / processes, which cannot express e.g. 2 threads on 16 cores)."""
-    import dask_jobqueue
-
-    base = {"slurm": dask_jobqueue.slurm.SLURMJob, "oar": dask_jobqueue.oar.OARJob}[kind]
-    return base if threads is None else _threaded(base, threads)
-
-
-@functools.cache
-def _threaded(base: type, threads: int) -> type:
-    return type(f"{base.__name__}{threads}Threads", (base,),
-                {"worker_process_threads": property(lambda self: threads),
-                 "__module__": __name__})
 
 
 def render(plan: DaskPlan, *, python: str | None = None,
@@ -74,18 +58,22 @@ def render(plan: DaskPlan, *, python: str | None = None,
 def _packaged(kind: str) -> dict[str, Any]:
     """dask-jobqueue's shipped defaults for ``kind``, as a dask.config.set
     argument that replaces whatever the user configured."""
+    return {f"jobqueue.{kind}": _packaged_section(kind)}
+
+
+def _packaged_section(kind: str) -> dict[str, Any]:
     import dask_jobqueue
     import yaml
 
     path = os.path.join(os.path.dirname(dask_jobqueue.__file__), "jobqueue.yaml")
     with open(path, encoding="utf-8") as f:
-        return {f"jobqueue.{kind}": yaml.safe_load(f)["jobqueue"][kind]}
+        return yaml.safe_load(f)["jobqueue"][kind]
 
 
 # -- from a configuration ------------------------------------------------------------------
 
 def wants_jobscript(ctx) -> bool:
-    """A selected slurm/oar cluster and a daskserver to start on it."""
+    """A selected batch cluster and a daskserver to start on it."""
     return (ctx.cluster is not None and ctx.cluster.type in JOBQUEUE_KINDS
             and any(u.service in DASK_SERVICES for u in ctx.services))
 
@@ -107,31 +95,72 @@ def _batch_cluster(ctx):
     cluster = ctx.cluster
     if cluster is None:
         raise ConfigError("no cluster is selected, so there is no batch queue", None,
-                          "add '- cluster: NAME' (a slurm or oar cluster)")
+                          "add '- cluster: NAME' (a cluster of a batch system)")
     if cluster.type not in JOBQUEUE_KINDS:
         kind = f"of type {cluster.type}" if cluster.type else "without a type"
         raise ConfigError(f"cluster '{cluster.name}' is {kind}: its Dask workers are not "
                           "batch jobs, so there is no job script", cluster.span,
-                          "job scripts exist for type: slurm and type: oar")
+                          "job scripts exist for type: " + ", ".join(JOBQUEUE_KINDS))
     return cluster
 
 
 def for_context(ctx, *, python: str | None = None,
                 packaged_defaults: bool = False) -> JobScript:
     """The job script of the context's selected queue; ConfigError (at the
-    queue's definition) when its fields do not make a valid job."""
+    queue's definition) when its fields do not make a valid job. The
+    Seamless daskserver's is built by seamless-dask, as it will be built
+    (``seamless_dask_script``); pure Dask's by our plan. ``python``: the
+    interpreter to show for pure Dask (default: ``python_shown``)."""
     params = parameters_for(ctx)
+    daskserver = ctx.service("daskserver")
     try:
+        if daskserver is not None:
+            return _seamless_dask(ctx, spec_for(ctx, daskserver))
         plan = plan_for(ctx.cluster.type, params)
     except ConfigError:  # also a ValueError, but already at its place
         raise
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:  # RuntimeError: seamless-dask's refusals
         queue = ctx.queue or ctx.cluster.queues.get(ctx.cluster.default_queue or "")
         raise ConfigError(f"queue '{queue.name if queue else '?'}' of cluster "
                           f"'{ctx.cluster.name}' does not make a valid job: {exc}",
                           queue.span if queue else ctx.cluster.span) from None
-    return render(bind_workers(plan, _pure_dask_interface(ctx)), python=python,
-                  packaged_defaults=packaged_defaults)
+    return render(bind_workers(plan, _pure_dask_interface(ctx)),
+                  python=python or python_shown(ctx), packaged_defaults=packaged_defaults)
+
+
+def _seamless_dask(ctx, spec) -> JobScript:
+    from .seamless_dask_script import render_seamless_dask
+
+    if spec.port_start is None or spec.port_end is None:
+        use = ctx.service("daskserver")
+        service = use.frontend.services["daskserver"] if use.frontend else None
+        raise ConfigError(
+            f"the daskserver of cluster '{ctx.cluster.name}' sets no port_start and port_end; "
+            "the Seamless daskserver (seamless-dask-wrapper) requires its --port-range, so it "
+            "would not start", service.span if service else ctx.cluster.span,
+            "add 'port_start: N' and 'port_end: M' under this daskserver")
+
+    text, notes = render_seamless_dask(ctx.cluster.type, spec, _packaged_section(ctx.cluster.type))
+    where = "this machine" if spec.is_local else f"'{spec.hostname}'"
+    return JobScript(text, notes + (
+        f"built by the installed seamless-dask as its wrapper on {where} will build it "
+        "(that wrapper's own dask configuration, if any, is not known here)",))
+
+
+def python_shown(ctx) -> str | None:
+    """The interpreter pure Dask's workers will run: the one running our
+    wrapper. None (this one) when the wrapper runs here outside conda;
+    otherwise a placeholder naming what decides it."""
+    use = ctx.service("pure_daskserver")
+    if use is None:
+        return PYTHON
+    spec = spec_for(ctx, use)
+    if spec.conda:
+        where = "" if spec.is_local else f" on '{spec.hostname}'"
+        return f"<python of conda env '{spec.conda}'{where}>"
+    if spec.is_local:
+        return None
+    return f"<python of seamless-config-dask-wrapper on '{spec.hostname}'>"
 
 
 def _pure_dask_interface(ctx) -> str | None:

@@ -8,22 +8,29 @@ user-supplied reaches remote-http-launcher's f-string evaluation unescaped.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Mapping
 
 from .._record import frozen_record
 from ..core.names import path_problem
-from ..core.paths import scope_subpath, storage_subpath
+from ..core.paths import launcher_dir, scope_subpath, storage_subpath
 from ..core.vocabulary import DASK_SERVICES, JOB_SERVICES, SERVICES, STORAGE_DIRECTORY
 from ..errors import ConfigError, one_of
+from ..model.schedulers import BATCH_TYPES, CLASSES
 from ..model.types import (Cluster, Frontend, Queue, Service, exposure_problem, frozen_map,
                            is_local_frontend, plain, service_directory)
 from .dask_params import dask_parameters
 from .spec import STATUS_FILE, LaunchSpec
 from .tooldefs import ToolDef, tool_defs
 
-CLUSTER_STRINGS = {"local": "distributed::LocalCluster", "slurm": "dask_jobqueue::SLURMCluster",
-                   "oar": "dask_jobqueue::OARCluster"}
+# The cluster each Dask wrapper builds: ours knows dask-jobqueue's classes by
+# name (dask/wrapper.py); seamless-dask's imports MODULE::CLASS, and gets
+# ours (dask/jobqueue.py: one --nthreads per worker, every batch system).
+CLUSTER_STRINGS = {"local": "distributed::LocalCluster",
+                   **{k: f"dask_jobqueue::{CLASSES[k]}Cluster" for k in BATCH_TYPES}}
+SEAMLESS_DASK_CLUSTERS = {**CLUSTER_STRINGS, **{
+    k: f"seamless_config.dask.jobqueue::{CLASSES[k]}Cluster" for k in BATCH_TYPES}}
 # Without network_interface a server binds loopback: only this machine, or
 # an SSH tunnel ending on the frontend, talks to it. A frontend reached
 # directly needs the user to say where to listen (model.exposure_problem):
@@ -44,12 +51,15 @@ def service_spec(service: str, *, cluster: Cluster, frontend: Frontend | None, m
     svc = frontend.services[tool.hosted_by]
     queue = pick_queue(cluster, queue) if service in DASK_SERVICES else None
     if queue is not None:
-        check_dask_queue(cluster, queue)
+        check_dask_queue(cluster, queue, seamless_dask=service == "daskserver")
     scope = _Scope(project, subproject or None, stage or None, substage or None)
     local = is_local_frontend(cluster, frontend, local_cluster)
     interface = _interface(cluster, frontend, svc, local)
     values = _inputs(tool, cluster, frontend, svc, mode, scope, queue, local, interface)
-    return LaunchSpec(**_rendered(tool, values), **_placement(cluster, frontend, local),
+    rendered = _rendered(tool, values)
+    if local:  # the launcher here honours REMOTE_HTTP_LAUNCHER_DIR (launch/state.py)
+        rendered["log_file"] = os.path.join(launcher_dir(), "server", rendered["key"] + ".log")
+    return LaunchSpec(**rendered, **_placement(cluster, frontend, local),
                       conda=(queue.get("conda") if queue else None) or svc.get("conda"),
                       network_interface=interface,
                       port_start=svc.get("port_start"), port_end=svc.get("port_end"),
@@ -106,14 +116,20 @@ def pick_queue(cluster: Cluster, queue: Queue | None) -> Queue:
                       cluster.span, f"queues: {', '.join(cluster.queues) or 'none defined'}")
 
 
-def check_dask_queue(cluster: Cluster, queue: Queue) -> None:
+def check_dask_queue(cluster: Cluster, queue: Queue, seamless_dask: bool = False) -> None:
+    """The fields a daskserver on ``cluster`` needs; ``seamless_dask``: the
+    Seamless daskserver, which derives its workers' lifetime from the
+    walltime unless the queue sets lifetime."""
     if cluster.type not in CLUSTER_STRINGS:
         raise ConfigError(f"cluster '{cluster.name}' has no type; a daskserver needs one",
                           cluster.span, one_of(CLUSTER_STRINGS))
     if cluster.type == "local":
         return
-    needed = ("walltime", "memory") if queue.get("exclusive") else ("cores", "walltime", "memory")
+    limit = "disk" if cluster.type == "htcondor" else "walltime"  # HTCondor has no walltime
+    needed = (limit, "memory") if queue.get("exclusive") else ("cores", limit, "memory")
     missing = [f for f in needed if queue.get(f) is None]
+    if seamless_dask and cluster.type == "htcondor" and queue.get("lifetime") is None:
+        missing.append("lifetime")  # seamless-dask takes it from walltime, which HTCondor lacks
     if missing:
         raise ConfigError(f"queue '{queue.name}' of cluster '{cluster.name}' does not set "
                           f"{', '.join(missing)}, which a daskserver on a {cluster.type} "
@@ -136,7 +152,8 @@ def _inputs(tool: ToolDef, cluster: Cluster, frontend: Frontend, svc: Service, m
         "bufferdir": _directory(svc, "bufferdir", local),
         "database_dir": _directory(svc, "database_dir", local),
         "writable": mode == "rw", "workers": cluster.workers or 1,
-        "cluster_string": CLUSTER_STRINGS.get(cluster.type),
+        "cluster_string": (SEAMLESS_DASK_CLUSTERS if tool.name == "daskserver"
+                           else CLUSTER_STRINGS).get(cluster.type),
         "port_start": svc.get("port_start"), "port_end": svc.get("port_end"),
         "network_interface": interface,
     }

@@ -1,0 +1,76 @@
+"""The job script the Seamless daskserver will submit, built as it builds it.
+
+The persistent daskserver is seamless-dask's wrapper, not ours: it turns
+the status file's parameters into dask-jobqueue configuration (its own
+prologue, thread count, ports, log lines), then builds the cluster class it
+is named (``seamless_config.dask.jobqueue``, our job classes). The preview
+calls the same function of the installed seamless-dask
+(``build_wrapper_configuration``) with the parameters init would write,
+and renders one job with that configuration over dask-jobqueue's packaged
+defaults. What only the frontend knows is marked in ``<...>``: the
+scheduler's address and the worker's name (chosen when it runs) and, under
+a conda environment, that environment's prefix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import types
+import warnings
+from typing import Any, Iterator, Mapping
+
+from .jobclasses import job_class
+
+SCHEDULER = "tcp://<scheduler-address>:<scheduler-port>"
+WORKER_NAME = "<worker-name>"
+
+
+def render_seamless_dask(kind: str, spec, packaged: Mapping[str, Any]):
+    """(script text, notes) of one job of the Seamless daskserver ``spec``
+    on a ``kind`` cluster. ``packaged``: dask-jobqueue's shipped defaults
+    of ``kind`` (the frontend's own dask configuration is not known here)."""
+    import dask
+    from seamless_dask import wrapper as seamless_dask
+
+    notes = []
+    with _as_on_the_frontend(seamless_dask, kind, spec, notes):
+        config = seamless_dask.build_wrapper_configuration(
+            host="127.0.0.1", port_range=(spec.port_start, spec.port_end),
+            parameters=dict(spec.file_parameters or {}))
+    # its extra dask configuration is applied after its jobqueue sections
+    later = (config.dask_config.get("jobqueue") or {}).get(kind) or {}
+    section = {**packaged, **config.jobqueue_config[kind], **later}
+    with dask.config.set({f"jobqueue.{kind}": section}), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = job_class(kind)(SCHEDULER, name=WORKER_NAME).job_script()
+    notes += [str(w.message) for w in caught]
+    return (text if text.endswith("\n") else text + "\n"), tuple(notes)
+
+
+@contextlib.contextmanager
+def _as_on_the_frontend(module: types.ModuleType, kind: str, spec, notes: list) -> Iterator[None]:
+    """seamless-dask reads two things besides the parameters: its log file
+    (opened from the status file; here only its name is needed, and the
+    file is not created) and CONDA_PREFIX (OAR jobs get it exported). Both
+    are set as the frontend will have them while the configuration is built."""
+    saved_log, saved_prefix = module.log_handle, os.environ.get("CONDA_PREFIX")
+    module.log_handle = types.SimpleNamespace(name=spec.log_file)
+    if spec.conda:
+        os.environ["CONDA_PREFIX"] = f"<prefix of conda env '{spec.conda}'>"
+    elif not spec.is_local:
+        os.environ.pop("CONDA_PREFIX", None)
+    if not spec.conda and not spec.is_local and kind == "oar":
+        notes.append("when the daskserver runs inside a conda environment on the frontend, "
+                     "its OAR jobs also export that environment's CONDA_PREFIX")
+    if not spec.is_local and kind in ("slurm", "oar"):  # seamless-dask's log lines
+        notes.append("'~' in the log file names is the frontend's home directory")
+    try:
+        yield
+    finally:
+        module.log_handle = saved_log
+        if saved_prefix is None:
+            os.environ.pop("CONDA_PREFIX", None)
+        else:
+            os.environ["CONDA_PREFIX"] = saved_prefix
