@@ -94,7 +94,6 @@ def main(stage, new_stage, workdir, dry_run, as_json, deadline, with_clients):
         activation = activate(ctx, deadline=deadline, on_ready=progress.ready,
                               runtime=with_clients)
     if with_clients:
-        activation.verify()  # our probes too: they check more than a health check
         _ensure_clients(activation)
     if as_json:
         click.echo(json.dumps({"settings": dict(_settings_rows(ctx, typed=True)),

@@ -53,15 +53,6 @@ class Activation:
             if h.service in STORAGE:
                 yield _client_entry(self.context, h)
 
-    def verify(self) -> None:
-        """Check each server not yet checked with our own requests
-        (``verify.verify_handle``), recording what was checked."""
-        from .verify import verify_handle
-
-        for h in self.handles:
-            if h.service not in self.checked:
-                self.checked[h.service] = verify_handle(h)
-
     def deactivate(self) -> None:
         if self.runtime is not None:
             self.runtime.deactivate()
@@ -101,14 +92,14 @@ def _jobserver_parameters(ctx: Context, handles) -> dict:
 def activate(ctx: Context, session=None, *, deadline: float = 60.0,
              on_ready=None, disabled: frozenset | None = None,
              runtime: bool = True) -> Activation:
-    """Start or reuse every service the context needs, verify each, and
-    hand the storage clients to the Seamless runtime. ``on_ready(handle)``
-    reports each service as it comes up (for progress displays).
-    ``disabled``: services not to start (default: those the Seamless
-    runtime switched off with ``DISABLED = True``). ``runtime`` False
-    (seamless-init without --with-clients): the Seamless runtime is not
-    touched (not even imported, no spawn pool); every server is verified
-    with our own requests instead (``verify.verify_handle``)."""
+    """Start or reuse every service the context needs, verify each with our
+    own requests (``verify.verify_handle``, each as soon as it is up, in
+    its launching thread), and hand the storage clients to the Seamless
+    runtime. ``on_ready(handle)`` reports each service once verified (for
+    progress displays). ``disabled``: services not to start (default: those
+    the Seamless runtime switched off with ``DISABLED = True``).
+    ``runtime`` False (seamless-init without --with-clients): the Seamless
+    runtime is not touched (not even imported, no spawn pool)."""
     disabled = disabled_services() if disabled is None else disabled
     uses = enabled_uses(ctx, disabled)
     if ctx.execution == "spawn" and runtime:
@@ -116,27 +107,30 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
     if not uses:  # in-process, no storage, or all switched off: nothing to start
         return Activation(ctx)
     from .executor import ensure_parallel
+    from .verify import verify_handle
 
     if any(use.service not in STORAGE for use in uses):
         plan(ctx, disabled)  # a job server's spec can still be refused: before anything starts
     checked: dict = {}
+
+    def verified(handle) -> None:
+        checked[handle.service] = verify_handle(handle)
+        if on_ready is not None:
+            on_ready(handle)
     handles = _reuse_running(ctx, uses, on_ready, checked)
-    if handles is None:
+    if handles is None:  # storage is verified before a jobserver is handed it
         storage = [spec_for(ctx, u) for u in uses if u.service in STORAGE]
-        handles = list(ensure_parallel(storage, deadline=deadline, on_ready=on_ready))
-        checked = _verify_storage(handles)
+        handles = list(ensure_parallel(storage, deadline=deadline, on_ready=verified))
     for use in uses:
         if use.service in STORAGE:
             continue
         params = _jobserver_parameters(ctx, handles) if use.service == "jobserver" else None
         handles += ensure_parallel([spec_for(ctx, use, params)], deadline=deadline,
-                                   on_ready=on_ready)
+                                   on_ready=verified)
     _log_dashboards(handles)
     activation = Activation(ctx, handles, checked=checked)
     if runtime:
         activation.runtime = _activate_runtime(ctx, handles)
-    else:
-        activation.verify()
     return activation
 
 
@@ -171,18 +165,6 @@ def _reuse_running(ctx: Context, uses, on_ready, checked: dict) -> list | None:
         if on_ready is not None:
             on_ready(handle)
     return handles
-
-
-def _verify_storage(handles) -> dict:
-    """The hashserver's buffer round trip, before a jobserver is handed it."""
-    from .verify import CHECKS, verify_hashserver
-
-    checked = {}
-    for h in handles:
-        if h.service == "hashserver":
-            verify_hashserver(h.url, writable=True)
-            checked[h.service] = CHECKS[h.service]
-    return checked
 
 
 def _activate_runtime(ctx: Context, handles):

@@ -29,7 +29,12 @@ from ..plan.spec import LaunchSpec
 
 logger = logging.getLogger("seamless_config")
 
-POLL = 0.05
+# How often a starting server's state file and port are looked at: each
+# look is a small file read and at most one refused connection, and the
+# wait is the whole of a cold seamless-init (0.05 s cost it ~25 ms on
+# average; measured with the full stack: cold median ~700 -> ~520 ms).
+POLL = 0.01
+LAST_WORDS = 0.05  # for a dying server's last lines to reach its log
 # Where a data directory that cannot be made is configured.
 WRITABLE_HINT = f"choose a writable location ({' / '.join(STORAGE_DIRECTORY.values())})"
 
@@ -175,7 +180,7 @@ def _wait_running(spec: LaunchSpec, proc: subprocess.Popen, argv: list[str],
 
 
 def _died(spec: LaunchSpec, what: str, command: str, log_path: str) -> ServiceError:
-    time.sleep(POLL)  # let the last lines of a dying server reach its log
+    time.sleep(LAST_WORDS)
     return launch_error(spec, "localhost", what, command=command,
                         log_tail=state.tail(log_path))
 
