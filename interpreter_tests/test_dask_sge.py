@@ -114,9 +114,9 @@ def test_seamless_daskserver_runs_a_transformation_in_an_sge_job(sge, fake_home,
                 "port_start: 47350, port_end: 47399}")
     # seamless-dask's jobs run 'python' from PATH, and a Grid Engine job inherits no
     # environment unless asked (-V): as on a site, where a prologue loads the module
-    root = sge_tree(tmp_path / "w", frontend,
-                    "- execution: remote\n        - remote: daskserver\n        - persistent: true",
-                    sge.queue, extra='\n                  job_extra_directives: ["-V"]')
+    tail = "- execution: remote\n        - remote: daskserver\n        - persistent: true"
+    export_all = '\n                  job_extra_directives: ["-V"]'
+    root = sge_tree(tmp_path / "w", frontend, tail, sge.queue, extra=export_all)
     (root / "script.py").write_text(SCRIPT)
     out = run([sys.executable, str(root / "script.py")], root, clean_env(), timeout=150)
     printed = out.stdout.splitlines()[-1]  # after the runtime's progress lines

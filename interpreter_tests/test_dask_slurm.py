@@ -8,6 +8,8 @@ wrapper locally with SLURM_CONF pointing at the private SLURM of
 from __future__ import annotations
 
 import importlib.util
+import re
+import subprocess
 
 import pytest
 
@@ -84,6 +86,29 @@ def test_seamless_daskserver_worker_runs_as_a_slurm_job(slurm, fake_home,  # noq
     job = computed_by_a_slurm_job(workdir)
     assert job.isdigit() and job in slurm.jobs()
     record = state.read_server("daskserver-batch-rw-demo")
+    assert_preview_is_what_ran(workdir, job)
     program, cluster_class = record["command"].split()[:2]
     assert (program.rsplit("/", 1)[-1], cluster_class) == (
         "seamless-dask-wrapper", "seamless_config.dask.jobqueue::SLURMCluster")
+
+
+def assert_preview_is_what_ran(workdir: str, job: str) -> None:
+    """``seamless-config jobscript`` against the script the running daskserver
+    really submitted (as SLURM stored it for job ``job``): equal, once the
+    preview's placeholders take the two values only the running wrapper
+    knows (its scheduler's address and the worker's name)."""
+    from click.testing import CliRunner
+
+    from seamless_config.cli.main import cli
+    from seamless_config.plan.seamless_dask_script import SCHEDULER, WORKER_NAME
+
+    submitted = subprocess.run(["scontrol", "write", "batch_script", job, "-"],
+                               capture_output=True, text=True, check=True).stdout
+    preview = CliRunner().invoke(cli, ["jobscript", "--workdir", workdir])
+    assert preview.exit_code == 0, preview.output
+    worker = re.search(r"-m distributed.cli.dask_worker (\S+) --name (\S+) ", submitted)
+    assert worker is not None, submitted
+    filled = preview.stdout.replace(SCHEDULER, worker.group(1)).replace(WORKER_NAME,
+                                                                         worker.group(2))
+    assert filled == submitted
+    assert submitted.count("--nthreads") == 1

@@ -100,8 +100,9 @@ def _directives(cluster: Cluster, queue: Queue, node: str | None) -> list[str] |
             raise ConfigError(problem)
     if node is not None and cluster.type not in ("local", None):
         if cluster.type not in NODE_PINS:
-            raise ConfigError(f"'node' does not apply to a {cluster.type} cluster ('{cluster.name}'):"
-                              " PBS Pro and Torque pin a job to a node differently", cluster.span,
+            raise ConfigError(f"'node' does not apply to cluster '{cluster.name}' of type "
+                              f"{cluster.type}: PBS Pro and Torque pin a job to a node "
+                              "differently", cluster.span,
                               "write the node request of your PBS in job_extra_directives "
                               "instead (e.g. '-l select=1:host=NODE')")
         directives.append(NODE_PINS[cluster.type].format(node=node))

@@ -2,10 +2,10 @@
 
 For pure Dask, the script comes from our job class (``jobclasses``), built
 from the same ``DaskPlan`` the wrapper uses; for the Seamless daskserver,
-from seamless-dask's own configuration (``seamless_dask_script``). Both use with a fixed placeholder for the scheduler
-address (not known before the wrapper runs): no scheduler is started and
-nothing is submitted. Only the header and the worker command matter to a
-user checking an allocation; the placeholders mark what the wrapper fills in.
+from seamless-dask's own configuration (``seamless_dask_script``). Both use
+a fixed placeholder for the scheduler address (not known before the wrapper
+runs): no scheduler is started and nothing is submitted. The placeholders
+in ``<...>`` mark what only the running wrapper or the frontend knows.
 """
 
 from __future__ import annotations
