@@ -30,10 +30,14 @@ def jobscript(workdir, stage, queue):
     Nothing is started or submitted; what only the frontend knows is shown
     in <...>. The Seamless daskserver's script is built by the installed
     seamless-dask, as its wrapper will build it."""
-    from ..plan.jobscript import for_context
+    from ..plan.jobscript import NoJobScript, for_context
 
     ctx = _context(workdir, stage, queue)
-    script = for_context(ctx)
+    try:
+        script = for_context(ctx)
+    except NoJobScript as exc:
+        click.echo(f"note: {exc}", err=True)
+        return
     click.echo(script.text, nl=False)
     for note in script.notes:
         click.echo(f"note: {note}", err=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..core.vocabulary import DASK_SERVICES
-from ..errors import ConfigError
+from ..errors import ConfigError, RefusedError
 from .dask import JOBQUEUE_KINDS, DaskPlan, bind_workers, plan_for
 from .dask_params import dask_parameters
 from .jobclasses import job_class
@@ -94,14 +94,21 @@ def parameters_for(ctx) -> Mapping[str, Any]:
 def _batch_cluster(ctx):
     cluster = ctx.cluster
     if cluster is None:
-        raise ConfigError("no cluster is selected, so there is no batch queue", None,
-                          "add '- cluster: NAME' (a cluster of a batch system)")
+        raise RefusedError("no cluster is selected, so there is no batch queue", None,
+                           "add '- cluster: NAME' (a cluster of a batch system)")
+    if cluster.type == "local":
+        raise NoJobScript(f"cluster '{cluster.name}' is of type local: its Dask workers are "
+                          "processes the daskserver starts beside itself (distributed's "
+                          "LocalCluster); nothing is submitted, so there is no job script")
     if cluster.type not in JOBQUEUE_KINDS:
-        kind = f"of type {cluster.type}" if cluster.type else "without a type"
-        raise ConfigError(f"cluster '{cluster.name}' is {kind}: its Dask workers are not "
-                          "batch jobs, so there is no job script", cluster.span,
+        raise ConfigError(f"cluster '{cluster.name}' has no type, so its Dask workers have no "
+                          "batch system and no job script", cluster.span,
                           "job scripts exist for type: " + ", ".join(JOBQUEUE_KINDS))
     return cluster
+
+
+class NoJobScript(Exception):
+    """The selected cluster submits nothing (type local): not a mistake."""
 
 
 def for_context(ctx, *, python: str | None = None,
