@@ -48,10 +48,13 @@ def _configure(workdir: str, launch: bool):
     ctx = session.load(workdir)
     _emit_warnings(ctx)
     if launch:
-        _warn_unknown_stage(ctx)
+        if ctx.stage is not None:
+            _warn_unknown_stage(ctx)
         from .launch.activation import activate
 
-        session.activation = activate(ctx, session)
+        # Each server answers as itself; writing to it is left to the
+        # first use, where the runtime's own requests show whether it works.
+        session.activation = activate(ctx, session, verify=False)
     session.initialized = True
     return ctx
 

@@ -91,15 +91,19 @@ def _jobserver_parameters(ctx: Context, handles) -> dict:
 
 def activate(ctx: Context, session=None, *, deadline: float = 60.0,
              on_ready=None, disabled: frozenset | None = None,
-             runtime: bool = True) -> Activation:
-    """Start or reuse every service the context needs, verify each with our
-    own requests (``verify.verify_handle``, each as soon as it is up, in
-    its launching thread), and hand the storage clients to the Seamless
-    runtime. ``on_ready(handle)`` reports each service once verified (for
-    progress displays). ``disabled``: services not to start (default: those
-    the Seamless runtime switched off with ``DISABLED = True``).
-    ``runtime`` False (seamless-init without --with-clients): the Seamless
-    runtime is not touched (not even imported, no spawn pool)."""
+             runtime: bool = True, verify: bool = True) -> Activation:
+    """Start or reuse every service the context needs and hand the storage
+    clients to the Seamless runtime. Every server answers as the service it
+    should be (the launch's or the reuse's probe, ``health``). ``verify``:
+    each is also checked with ``verify.verify_handle`` (the hashserver's
+    write round trip, the database's query...), as soon as it is up, in its
+    launching thread; ``init()`` leaves that to the first use, where the
+    runtime's own requests show it. ``on_ready(handle)`` reports each
+    service once up (for progress displays). ``disabled``: services not to
+    start (default: those the Seamless runtime switched off with
+    ``DISABLED = True``). ``runtime`` False (seamless-init without
+    --with-clients): the Seamless runtime is not touched (not even
+    imported, no spawn pool)."""
     disabled = disabled_services() if disabled is None else disabled
     uses = enabled_uses(ctx, disabled)
     if ctx.execution == "spawn" and runtime:
@@ -114,10 +118,11 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
     checked: dict = {}
 
     def verified(handle) -> None:
-        checked[handle.service] = verify_handle(handle)
+        if verify:
+            checked[handle.service] = verify_handle(handle)
         if on_ready is not None:
             on_ready(handle)
-    handles = _reuse_running(ctx, uses, on_ready, checked)
+    handles = _reuse_running(ctx, uses, on_ready, checked if verify else None)
     if handles is None:  # storage is verified before a jobserver is handed it
         storage = [spec_for(ctx, u) for u in uses if u.service in STORAGE]
         handles = list(ensure_parallel(storage, deadline=deadline, on_ready=verified))
@@ -134,13 +139,14 @@ def activate(ctx: Context, session=None, *, deadline: float = 60.0,
     return activation
 
 
-def _reuse_running(ctx: Context, uses, on_ready, checked: dict) -> list | None:
+def _reuse_running(ctx: Context, uses, on_ready, checked: dict | None) -> list | None:
     """The warm path: when every storage service runs on this machine and
-    passes its verification (``verify.verify_handle``: a request only that
-    service answers correctly, so no separate identity probe first), take
-    them as they are, without building launch specs (which parses
-    templates). Anything else goes through the locked launch path, which
-    probes, cleans up and relaunches."""
+    passes its verification (into ``checked``: ``verify.verify_handle``, a
+    request only that service answers correctly, so no separate identity
+    probe first; ``checked`` None: the identity probe alone), take them as
+    they are, without building launch specs (which parses templates).
+    Anything else goes through the locked launch path, which probes,
+    cleans up and relaunches."""
     from ..model.types import is_local_frontend
     from .executor import reuse_local
     from .verify import verify_handle
@@ -151,16 +157,17 @@ def _reuse_running(ctx: Context, uses, on_ready, checked: dict) -> list | None:
             continue
         if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):
             return None
-        handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE, probe=False)
+        handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE, probe=checked is None)
         if handle is None:
             return None
         handles.append(handle)
     try:
-        found = {h.service: verify_handle(h) for h in handles}
+        found = {h.service: verify_handle(h) for h in handles} if checked is not None else {}
     except ServiceError as exc:
         logger.info("a running server failed its check (%s): through the launch path", exc)
         return None
-    checked.update(found)
+    if checked is not None:
+        checked.update(found)
     for handle in handles:
         if on_ready is not None:
             on_ready(handle)
