@@ -122,3 +122,36 @@ def test_the_probes_checksums_are_their_sha256():
 
     for buffer, checksum in (HASHSERVER_PROBE, DATABASE_PROBE):
         assert hashlib.sha256(buffer).hexdigest() == checksum
+
+
+def test_with_clients_without_seamless_remote_exits_5_before_starting(fake_home, tmp_path):
+    """An interpreter without site-packages (-S) that sees only what
+    seamless-init itself needs: seamless-remote is really not there."""
+    import click
+    import lark
+    import yaml
+
+    import seamless_config
+
+    site = tmp_path / "site"
+    site.mkdir()
+    for module in (click, lark, yaml, seamless_config):
+        folder = os.path.dirname(module.__file__)
+        (site / os.path.basename(folder)).symlink_to(folder)
+    env = {**os.environ, "PYTHONPATH": str(site), "SEAMLESS_CACHE": str(tmp_path / "cache")}
+    check = subprocess.run([sys.executable, "-S", "-c", "import seamless_remote"],
+                           capture_output=True, env=env)
+    assert check.returncode != 0  # the premise
+    out = subprocess.run([sys.executable, "-S", "-m", "seamless_config.cli.init", "--workdir",
+                          str(tmp_path), "--with-clients"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.returncode == 5, out.stderr
+    assert out.stderr.strip() == (
+        "error: seamless-init --with-clients needs the module 'seamless_remote', which is not "
+        "installed; install the extra that provides it: pip install "
+        '"seamless-config[integration]"')
+    assert not os.path.exists(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server"))
+    plain = subprocess.run([sys.executable, "-S", "-m", "seamless_config.cli.init", "--workdir",
+                            str(tmp_path), "--json"], capture_output=True, text=True,
+                           timeout=90, env=env)
+    assert plain.returncode == 0, plain.stderr  # the plain init needs no runtime

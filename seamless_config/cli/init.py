@@ -84,6 +84,8 @@ def main(stage, new_stage, workdir, dry_run, as_json, deadline, with_clients):
     ctx = api.set_stage(st, sub, launch=False)
     if ctx.stage is not None and not new_stage:
         _refuse_unknown_stage(ctx)
+    if with_clients:
+        _need_runtime()
     if dry_run:
         _report_dry(ctx, as_json)
         return
@@ -124,6 +126,15 @@ def _refuse_unknown_stage(ctx) -> None:
     if problem:
         raise RefusedError(problem, None, "to start it with new, empty storage, "
                            "add --new-stage")
+
+
+def _need_runtime() -> None:
+    """--with-clients without seamless-remote: say so before starting anything."""
+    from ..errors import MissingExtraError
+    from ..launch.runtime import runtime_available
+
+    if not runtime_available():
+        raise MissingExtraError("seamless_remote", "integration", "seamless-init --with-clients")
 
 
 def _ensure_clients(activation) -> None:
