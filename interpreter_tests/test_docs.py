@@ -201,7 +201,7 @@ def test_shell_snippet_runs(snippet, workspace):
 def test_python_snippet_runs(snippet, workspace):
     if PROJECTS.get(snippet.section) == "pure_dask":
         project = workspace / "pure-dask"
-        pure_dask_tree(project, ports=(45400, 45499))
+        pure_dask_tree(project, ports=(48700, 48799))
     else:
         project = workspace / "examples" / "local"
     script = project / f"snippet_{snippet.line}.py"

@@ -1,6 +1,6 @@
 """``services`` by key, ``stop --all``, ``prune`` and suggestions that
 repeat the user's selectors: whole processes against real servers on
-loopback (ports 44300-44399; SEAMLESS_CACHE's own 55100-55299)."""
+loopback (ports 48600-48699 and 48599, silent; SEAMLESS_CACHE's own 55100-55299)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from seamless_config.launch.proc import pid_alive
 
 from .conftest import local_project
+from .test_services_ssh import far, remote_record  # noqa: F401  (far: the sshd fixture)
 
 CLI = [sys.executable, "-m", "seamless_config.cli.main", "services"]
 INIT = [sys.executable, "-m", "seamless_config.cli.init"]
@@ -40,7 +41,7 @@ def ps_rows(cwd, *args):
 
 
 def project(root, name="demo"):
-    return local_project(root, hash_ports=(44300, 44349), db_ports=(44350, 44399), name=name)
+    return local_project(root, hash_ports=(48600, 48649), db_ports=(48650, 48699), name=name)
 
 
 def test_cache_and_inline_servers_stop_by_the_key_ps_shows(fake_home, tmp_path):
@@ -142,7 +143,7 @@ def test_prune_forgets_only_what_no_longer_runs(fake_home, tmp_path):
     launcher = os.environ["REMOTE_HTTP_LAUNCHER_DIR"]
     gone = os.path.join(launcher, "client", "hashserver-gone-rw-p--STAGE-x.json")
     with open(gone, "w") as f:
-        json.dump({"hostname": "127.0.0.1", "port": 44398}, f)
+        json.dump({"hostname": "127.0.0.1", "port": 48599}, f)
     declined = run(CLI + ["prune"], tmp_path, stdin="n\n")
     assert declined.returncode == 1
     assert sorted(l.split()[-1] for l in declined.stdout.splitlines()[1:-1]) == [
@@ -180,3 +181,21 @@ def test_rm_of_a_running_server_suggests_the_users_own_selectors(fake_home, tmp_
     assert run(CLI + ["rm"], tmp_path, "--key", key).stdout == (
         f"hashserver '{key}': removed server state on localhost and client file on this "
         "machine\n")
+
+
+def test_a_frontends_server_stops_by_key_from_anywhere(far, tmp_path):
+    """The client file on this machine says which frontend runs the key:
+    no configuration needed, and the stop goes over SSH."""
+    root, _, sshd, _ = far
+    key = "hashserver-farm-rw-far--STAGE-ssh"
+    pid = remote_record(sshd, key)["pid"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resolved = json.loads(run(CLI + ["resolve"], elsewhere, "--key", key).stdout)["hashserver"]
+    assert (resolved["host"], resolved["ssh_host"]) == (sshd.alias, sshd.alias)
+    out = run(CLI + ["stop"], elsewhere, "--key", key)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == (f"stopped hashserver '{key}' on {sshd.alias} (pid {pid}, SIGINT); "
+                          "closed its tunnel\n")
+    assert remote_record(sshd, key)["status"] == "stale"
+    assert remote_record(sshd, "database-farm-rw-far--STAGE-ssh")["status"] == "running"
