@@ -199,3 +199,29 @@ def test_a_frontends_server_stops_by_key_from_anywhere(far, tmp_path):
                           "closed its tunnel\n")
     assert remote_record(sshd, key)["status"] == "stale"
     assert remote_record(sshd, "database-farm-rw-far--STAGE-ssh")["status"] == "running"
+
+
+def test_logs_and_clear_by_key(fake_home, tmp_path):
+    """logs needs nothing but the key; clear also needs the configuration
+    whose directory bounds what it deletes (--workdir), and refuses a key
+    that configuration does not produce."""
+    root = project(tmp_path / "p")
+    init(root, "--stage", "dev")
+    key = "hashserver-here-rw-demo--STAGE-dev"
+    with open(server_file(key)["log"]) as f:
+        last = f.read().splitlines(keepends=True)[-1]
+    logs = run(CLI + ["logs"], tmp_path, "--key", key, "--tail", "1")
+    assert (logs.returncode, logs.stdout) == (0, last)
+    assert run(CLI + ["stop"], tmp_path, "--key", key).returncode == 0
+    data = root / "data" / "buffers" / "demo" / "STAGE-dev"
+    assert os.listdir(data)
+    wrong = run(CLI + ["clear"], tmp_path, "--service", "hashserver", "--key",
+                "hashserver-there-rw-demo--STAGE-dev", "--workdir", str(root), "--yes")
+    assert (wrong.returncode, wrong.stdout) == (2, "")
+    assert wrong.stderr.startswith("error: key 'hashserver-there-rw-demo--STAGE-dev': unknown "
+                                   "cluster 'there' (from --cluster there)")
+    out = run(CLI + ["clear"], tmp_path, "--service", "hashserver", "--key", key,
+              "--workdir", str(root), "--yes")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1].endswith(f"from {data}")
+    assert os.listdir(data) == []
