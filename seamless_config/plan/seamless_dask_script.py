@@ -8,8 +8,9 @@ calls the same function of the installed seamless-dask
 (``build_wrapper_configuration``) with the parameters init would write,
 and renders one job with that configuration over dask-jobqueue's packaged
 defaults. What only the frontend knows is marked in ``<...>``: the
-scheduler's address and the worker's name (chosen when it runs) and, under
-a conda environment, that environment's prefix.
+scheduler's address and the worker's name (chosen when it runs), the home
+directory of a remote frontend (seamless-dask names its log file in SLURM
+and OAR jobs) and, under a conda environment, that environment's prefix.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def _as_on_the_frontend(module: types.ModuleType, kind: str, spec, notes: list) 
     file is not created) and CONDA_PREFIX (OAR jobs get it exported). Both
     are set as the frontend will have them while the configuration is built."""
     saved_log, saved_prefix = module.log_handle, os.environ.get("CONDA_PREFIX")
-    module.log_handle = types.SimpleNamespace(name=spec.log_file)
+    log = spec.log_file
+    if not spec.is_local and log.startswith("~/"):  # the frontend's launcher writes it there
+        log = f"<home on '{spec.hostname}'>" + log[1:]
+    module.log_handle = types.SimpleNamespace(name=log)
     if spec.conda:
         os.environ["CONDA_PREFIX"] = f"<prefix of conda env '{spec.conda}'>"
     elif not spec.is_local:
@@ -64,8 +68,6 @@ def _as_on_the_frontend(module: types.ModuleType, kind: str, spec, notes: list) 
     if not spec.conda and not spec.is_local and kind == "oar":
         notes.append("when the daskserver runs inside a conda environment on the frontend, "
                      "its OAR jobs also export that environment's CONDA_PREFIX")
-    if not spec.is_local and kind in ("slurm", "oar"):  # seamless-dask's log lines
-        notes.append("'~' in the log file names is the frontend's home directory")
     try:
         yield
     finally:
