@@ -100,7 +100,8 @@ def main(stage, new_stage, workdir, dry_run, as_json, deadline, with_clients):
     if as_json:
         click.echo(json.dumps({"settings": dict(_settings_rows(ctx, typed=True)),
                                "services": [_handle_json(h, activation.checked)
-                                            for h in activation.handles]}, indent=2))
+                                            for h in activation.handles]},
+                              indent=2, default=str))  # default: a value JSON has no type for
         return
     _print_rows(_settings_rows(ctx))
     if activation.handles:
@@ -156,7 +157,7 @@ def _report_dry(ctx, as_json: bool) -> None:
     specs = plan(ctx)
     if as_json:
         click.echo(json.dumps({"settings": dict(_settings_rows(ctx, typed=True)),
-                               "plan": [s.to_dict() for s in specs]}, indent=2))
+                               "plan": [s.to_dict() for s in specs]}, indent=2, default=str))
         return
     from ..launch.executables import shown
 
