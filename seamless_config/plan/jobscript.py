@@ -138,15 +138,6 @@ def for_context(ctx, *, python: str | None = None,
 def _seamless_dask(ctx, spec) -> JobScript:
     from .seamless_dask_script import render_seamless_dask
 
-    if spec.port_start is None or spec.port_end is None:
-        use = ctx.service("daskserver")
-        service = use.frontend.services["daskserver"] if use.frontend else None
-        raise ConfigError(
-            f"the daskserver of cluster '{ctx.cluster.name}' sets no port_start and port_end; "
-            "the Seamless daskserver (seamless-dask-wrapper) requires its --port-range, so it "
-            "would not start", service.span if service else ctx.cluster.span,
-            "add 'port_start: N' and 'port_end: M' under this daskserver")
-
     text, notes = render_seamless_dask(ctx.cluster.type, spec, _packaged_section(ctx.cluster.type))
     where = "this machine" if spec.is_local else f"'{spec.hostname}'"
     return JobScript(text, notes + (

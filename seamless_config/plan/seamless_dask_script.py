@@ -25,6 +25,7 @@ from .jobclasses import job_class
 
 SCHEDULER = "tcp://<scheduler-address>:<scheduler-port>"
 WORKER_NAME = "<worker-name>"
+STAND_IN_PORTS = (61001, 61999)  # where the daskserver names no port range
 
 
 def render_seamless_dask(kind: str, spec, packaged: Mapping[str, Any]):
@@ -35,10 +36,15 @@ def render_seamless_dask(kind: str, spec, packaged: Mapping[str, Any]):
     from seamless_dask import wrapper as seamless_dask
 
     notes = []
+    ports = (spec.port_start, spec.port_end)
+    if None in ports:  # rendered with a stand-in range, then marked
+        ports = STAND_IN_PORTS
+        notes.append("this daskserver sets no port_start and port_end, but seamless-dask's "
+                     "wrapper requires its --port-range: init could not start it; add both "
+                     "under the daskserver")
     with _as_on_the_frontend(seamless_dask, kind, spec, notes):
         config = seamless_dask.build_wrapper_configuration(
-            host="127.0.0.1", port_range=(spec.port_start, spec.port_end),
-            parameters=dict(spec.file_parameters or {}))
+            host="127.0.0.1", port_range=ports, parameters=dict(spec.file_parameters or {}))
     # its extra dask configuration is applied after its jobqueue sections
     later = (config.dask_config.get("jobqueue") or {}).get(kind) or {}
     section = {**packaged, **config.jobqueue_config[kind], **later}
@@ -47,6 +53,8 @@ def render_seamless_dask(kind: str, spec, packaged: Mapping[str, Any]):
         warnings.simplefilter("always")
         text = job_class(kind)(SCHEDULER, name=WORKER_NAME).job_script()
     notes += [str(w.message) for w in caught]
+    if ports is STAND_IN_PORTS:
+        text = text.replace("%d:%d" % STAND_IN_PORTS, "<port_start>:<port_end>")
     return (text if text.endswith("\n") else text + "\n"), tuple(notes)
 
 
