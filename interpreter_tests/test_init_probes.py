@@ -155,3 +155,23 @@ def test_with_clients_without_seamless_remote_exits_5_before_starting(fake_home,
                             str(tmp_path), "--json"], capture_output=True, text=True,
                            timeout=90, env=env)
     assert plain.returncode == 0, plain.stderr  # the plain init needs no runtime
+
+
+def test_a_hung_server_fails_its_check_and_is_replaced(fake_home, tmp_path):
+    """SIGSTOP: the process lives and its port accepts, but nothing answers.
+    The warm path's check gives up (CHECK_TIMEOUT) and the launch path
+    starts a new hashserver; the database is reused."""
+    import signal
+
+    root = project(tmp_path / "p")
+    first, _ = init_in_process(root)
+    folder = os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server")
+    with open(os.path.join(folder, first["hashserver"]["key"] + ".json")) as f:
+        pid = json.load(f)["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        again, _ = init_in_process(root)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert (again["hashserver"]["launched"], again["database"]["launched"]) == (True, False)
+    assert again["hashserver"]["checked"] == "buffer written and read back"

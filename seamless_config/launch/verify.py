@@ -15,6 +15,10 @@ from ..errors import ServiceError
 
 CONNECT_TIMEOUT = 0.5
 READ_TIMEOUT = 30.0
+# A check's answer: a few bytes from a server that has nothing else to do.
+# A server that does not answer within it is taken for hung (the warm path
+# then goes through the launch path, which cleans up and relaunches).
+CHECK_TIMEOUT = 5.0
 
 
 # The probes' buffers with their SHA-256 written out: hashing them on every
@@ -118,7 +122,7 @@ class JobserverClient(_Client):
 def verify_hashserver(url: str, writable: bool) -> None:
     """Raise ServiceError unless ``url`` answers its health check and, when
     ``writable``, stores a buffer and gives it back intact."""
-    client = BufferClient(url)
+    client = BufferClient(url, CHECK_TIMEOUT)
     if not writable:
         if not client.healthy():
             raise ServiceError(f"hashserver at {url} does not answer its health check")
@@ -133,7 +137,7 @@ def verify_database(url: str) -> None:
     query: the result of a transformation nobody computed (nothing is
     written). It must answer as seamless-database does, a result or 404
     ``Unknown key``: another server's plain 404 is no answer."""
-    client = DatabaseClient(url)
+    client = DatabaseClient(url, CHECK_TIMEOUT)
     body = {"type": "transformation", "checksum": DATABASE_PROBE[1]}
     response = client._request("GET", "", json_body=body)
     if response.status == 200 or (response.status == 404 and
