@@ -102,3 +102,46 @@ def test_importing_the_executor_stays_light():
                             env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# A server whose log another program appends to meanwhile, as seamless-dask's
+# wrapper appends the job script it submits: every line must survive.
+SHARED_LOG = ("import sys\n"
+              "print('server first', flush=True)\n"
+              "open(sys.argv[1], 'a').write('wrapper line\\n')\n"
+              "print('server last', flush=True)\n")
+SHARED_LINES = ["server first", "wrapper line", "server last"]
+
+
+def _log_lines(path, count):
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.05)
+    return path.read_text().splitlines()
+
+
+def test_a_local_servers_log_keeps_what_others_append_and_starts_empty(tmp_path):
+    from seamless_config.launch.local import _spawn
+
+    log = tmp_path / "server" / "k.log"
+    for _ in range(2):  # the second launch starts a fresh log
+        proc = _spawn(None, [sys.executable, "-c", SHARED_LOG, str(log)], str(tmp_path),
+                      str(log))
+        proc.wait(timeout=30)
+        assert _log_lines(log, 3) == SHARED_LINES
+    assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_remote_servers_log_keeps_what_others_append_and_starts_empty(tmp_path):
+    log = tmp_path / "server" / "k.log"
+    for _ in range(2):
+        line = launch_line([sys.executable, "-c", SHARED_LOG, str(log)],
+                           server_dir=str(tmp_path / "server"), workdir=str(tmp_path),
+                           create_workdir=False, pid_file=str(tmp_path / "server" / "k.pid"),
+                           log_file=str(log))
+        subprocess.run(["sh", "-c", line], check=True, capture_output=True, timeout=30)
+        assert _log_lines(log, 3) == SHARED_LINES
+    assert log.stat().st_mode & 0o777 == 0o600

@@ -134,7 +134,10 @@ def _spawn(spec: LaunchSpec, argv: list[str], workdir: str, log_path: str) -> su
     # from it rather than from getcwd() (oarsub puts a job's OAR.*.stdout
     # and .stderr in $PWD), and ours would name the user's directory.
     env = {**os.environ, "PWD": cwd}
-    with os.fdopen(state.open_private(log_path), "wb") as log:
+    # A fresh log, in append mode: seamless-dask's wrapper appends its own
+    # lines (the job script it submits) to this same file, which the
+    # server's output at its own offset would overwrite.
+    with os.fdopen(state.open_private(log_path, append=True, truncate=True), "wb") as log:
         try:
             # A new session: the server must survive this process and its
             # terminal, and the whole group can be killed on failure.

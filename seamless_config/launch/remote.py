@@ -61,7 +61,8 @@ def launch_line(argv: list[str], *, server_dir: str, workdir: str, create_workdi
         *([f"mkdir -p -- {shell_word(workdir)} || exit {WORKDIR_FAILED}"] if create_workdir
           else []),
         f"cd -- {shell_word(workdir)} 2>/dev/null || cd",
-        f"setsid -f sh -c {shlex.quote(inner)} > {shell_word(log_file)} 2>&1 < /dev/null",
+        # >> on the log emptied above: seamless-dask appends to it too
+        f"setsid -f sh -c {shlex.quote(inner)} >> {shell_word(log_file)} 2>&1 < /dev/null",
         "id -u",
     ])
 

@@ -47,11 +47,16 @@ def private_dir(path: str) -> str:
     return path
 
 
-def open_private(path: str, append: bool = False) -> int:
+def open_private(path: str, append: bool = False, truncate: bool | None = None) -> int:
     """A file descriptor for writing ``path`` (a log), created 0600; not
-    through a symbolic link."""
+    through a symbolic link. Emptied unless ``append`` (or as ``truncate``
+    says); with ``append``, every write lands at the end even when another
+    program appends to the same file meanwhile."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    flags |= os.O_APPEND if append else os.O_TRUNC
+    if append:
+        flags |= os.O_APPEND
+    if (not append) if truncate is None else truncate:
+        flags |= os.O_TRUNC
     fd = os.open(path, flags, PRIVATE_FILE)
     try:
         os.fchmod(fd, PRIVATE_FILE)  # a file from an earlier version may be 0644
