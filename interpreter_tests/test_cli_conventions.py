@@ -112,6 +112,20 @@ def test_exit_codes_keep_their_meaning(tree):
     assert run(CLI, "check", "--workdir", str(root / "bad")).returncode == 1
 
 
+def test_a_queue_named_only_on_the_command_line_is_a_usage_error(slurm_project):
+    """--queue names no place in a file: wrong usage (2); the same unknown
+    queue written in a file is a mistake in that file (3), at its line."""
+    given = run(CLI, "jobscript", "--queue", "nope", cwd=slurm_project)
+    assert given.returncode == 2, given.stderr
+    assert "queue 'nope' is not defined by cluster 'big'" in given.stderr
+    assert "known queues: q" in given.stderr
+    with open(slurm_project / "seamless.yaml", "a") as f:
+        f.write("- queue: nope\n")
+    written = run(CLI, "jobscript", cwd=slurm_project)
+    assert written.returncode == 3, written.stderr
+    assert "seamless.yaml:5:10: queue 'nope'" in written.stderr
+
+
 # -- a missing optional extra, for real ----------------------------------------------------
 
 def _copy_source(dest) -> str:

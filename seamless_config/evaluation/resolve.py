@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from ..core import paths
 from ..core.vocabulary import (DASK_SERVICES, JOB_SERVICES, SETTINGS, STORAGE_DIRECTORY,
                                hosting_service)
-from ..errors import ConfigError
+from ..errors import ConfigError, RefusedError
 from ..model.types import (Cluster, binds_beyond_loopback, exposure_problem, frozen_map,
                            is_local_frontend, service_directory)
 from .context import Context, Origin, Problem, ServiceUse, Setting, Warn
@@ -168,9 +168,10 @@ class _Resolver:
         if cluster is None or setting is None or not setting.value:
             return None
         if setting.value not in cluster.queues:  # a manual select_queue, or a stale default
-            self.problem(ConfigError(*queue_problem(cluster, setting.value,
-                                                    setting.origin.span)), "daskserver",
-                         "pure_daskserver")
+            # named only outside the files (--queue, select_queue): no file is wrong
+            error = RefusedError if setting.origin.span is None else ConfigError
+            self.problem(error(*queue_problem(cluster, setting.value, setting.origin.span)),
+                         "daskserver", "pure_daskserver")
             return None
         return cluster.queues[setting.value]
 
