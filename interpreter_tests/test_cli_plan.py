@@ -1,6 +1,8 @@
 """seamless-config plan: what init would start, and what already runs."""
 
 import json
+import os
+import sys
 import textwrap
 
 import pytest
@@ -45,24 +47,44 @@ def plan(*args):
     return result
 
 
+BIN = os.path.dirname(sys.executable)  # where this venv's servers are installed
+
+
 def test_plan_text(lab):
     result = plan()
     assert result.exit_code == 0
-    assert result.output == textwrap.dedent("""\
+    assert result.output == textwrap.dedent(f"""\
         hashserver on this machine: not running
             key             hashserver-lab-rw-demo
-            argv            hashserver --writable --port-range 55100 55199 --status-file {status_file} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/buffers/demo
+            argv            hashserver --writable --port-range 55100 55199 --status-file {{status_file}} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/buffers/demo
             workdir         ~/.seamless/data/buffers/demo
             log file        ~/.remote-http-launcher/server/hashserver-lab-rw-demo.log
             handshake       GET /healthcheck on its port
+            program         {BIN}/hashserver
 
         database on this machine: not running
             key             database-lab-rw-demo
-            argv            seamless-database --writable --port-range 55200 55299 --status-file {status_file} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/db/demo/seamless.db
+            argv            seamless-database --writable --port-range 55200 55299 --status-file {{status_file}} --host 127.0.0.1 --timeout 600 -- ~/.seamless/data/db/demo/seamless.db
             workdir         ~/.seamless/data/db/demo
             log file        ~/.remote-http-launcher/server/database-lab-rw-demo.log
             handshake       GET /healthcheck on its port
+            program         {BIN}/seamless-database
         """)  # noqa: E501
+
+
+def test_plan_names_the_program_beside_this_python_before_path(lab, tmp_path, monkeypatch):
+    """A decoy earlier on PATH is not what runs: the launch takes the
+    server installed beside the interpreter, and plan says so."""
+    decoys = tmp_path / "decoys"
+    decoys.mkdir()
+    for name in ("hashserver", "seamless-database"):
+        (decoys / name).write_text("#!/bin/sh\nexit 1\n")
+        (decoys / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{decoys}:{os.environ['PATH']}")
+    programs = [line.split()[-1] for line in plan().output.splitlines()
+                if line.strip().startswith("program")]
+    assert programs == [f"{BIN}/hashserver", f"{BIN}/seamless-database"]
+    assert "program" not in json.dumps(json.loads(plan("--json").output))
 
 
 def test_plan_with_nothing_to_start(lab, tmp_path):

@@ -36,4 +36,18 @@ def plan(workdir, stage, as_json):
     else:
         from ..inspect.explain import plan_lines
 
+        for entry in doc["services"]:  # text only: the JSON stays free of this machine's paths
+            entry["program"] = program(entry)
         echo_lines(plan_lines(doc["services"], style))
+
+
+def program(entry: dict) -> str:
+    """Which executable will run: here, the one beside this Python or on
+    PATH (as the launch looks it up); on a frontend, its shell's lookup."""
+    name, conda = entry["argv"][0], entry.get("conda")
+    if entry["host"] != "this machine":
+        where = f"conda environment '{conda}'" if conda else "PATH"
+        return f"'{name}' as found on {entry['host']}'s {where}"
+    from ..launch.executables import shown
+
+    return shown(name, conda)

@@ -301,5 +301,7 @@ def plan_lines(entries: list[dict], style: Style = no_style) -> list[str]:
                 ("log file", e["log_file"]), ("handshake", handshake_text(e["handshake"]))]
         if e.get("conda"):
             rows.append(("conda env", e["conda"]))
+        if e.get("program"):
+            rows.append(("program", e["program"]))
         lines += [_row(label, text, style) for label, text in rows]
     return lines
