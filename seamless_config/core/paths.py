@@ -70,12 +70,6 @@ def launcher_dir() -> str:
     return os.environ.get("REMOTE_HTTP_LAUNCHER_DIR") or os.path.expanduser("~/.remote-http-launcher")
 
 
-def log_file(cluster: str, subpath: str, service: str) -> str:
-    """``~/.remote-http-launcher/logs/<cluster><path>/<service>.log``, kept
-    with ``~`` so it means the home directory of the host that runs it."""
-    return f"~/.remote-http-launcher/logs/{cluster}{subpath}/{service}.log"
-
-
 def catalogue_files(home: str) -> list[tuple[str, bool]]:
     """(path, found) in load order: clusters.yaml always, then the
     ``clusters/*.yaml`` that exist, by name (dot files are editor debris,
