@@ -186,3 +186,31 @@ def test_missing_dask_is_named_with_its_extra_never_70(servers_venv, slurm_proje
         + "\n")
     for args in (["jobscript"], ["golden", "check"]):
         assert "internal error" not in run([tool, *args, "-vv"], env=env).stderr
+
+
+def test_a_dask_scheduler_without_dask_names_the_extra(servers_venv, home, tmp_path):
+    """Pure Dask on this machine from a venv without [dask]: the scheduler
+    cannot start (exit 4, a server's failure), and the message is the
+    scheduler's one line naming the extra, not its traceback."""
+    write_tree(home / ".seamless", {"clusters.yaml": """
+        lab:
+          type: local
+          frontends:
+            - daskserver: {port_start: 57100, port_end: 57199}
+          default_queue: q
+          queues:
+            q: {cores: 1, memory: 1GB, walltime: "00:10:00"}
+        """})
+    write_tree(tmp_path / "p", {"seamless.yaml": """
+        - project: pd
+        - cluster: lab
+        - persistent: false
+        - execution: remote
+        """})
+    env = {"PATH": servers_venv + os.pathsep + os.environ["PATH"]}
+    out = run([os.path.join(servers_venv, "seamless-init")], env=env, cwd=tmp_path / "p")
+    assert out.returncode == 4, out.stderr
+    assert ('install the missing extra where the server runs: pip install '
+            '"seamless-config[dask]"') in out.stderr
+    assert "needs the module 'dask', which is not installed" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -25,6 +25,7 @@ import threading
 import time
 from typing import Any, Sequence
 
+from ..errors import missing_extra
 from ..launch.state import read_json, write_json
 from ..plan.dask import DaskPlan, bind_workers, plan_for
 
@@ -247,8 +248,12 @@ def startup(args: argparse.Namespace, status: StatusFile):
         cluster = start_cluster(plan, args.host, args.port_range)
         announce(cluster, plan, status)
         return cluster
-    except Exception:
-        logger.exception("the Dask cluster did not start")
+    except Exception as exc:
+        missing = missing_extra(exc, "the Dask scheduler (seamless-config-dask-wrapper)")
+        if missing is not None:  # not a defect: one line naming the extra, no traceback
+            logger.error("the Dask cluster did not start: %s", missing.render())
+        else:
+            logger.exception("the Dask cluster did not start")
         status.write(status="failed")
         if cluster is not None:
             _close(cluster)

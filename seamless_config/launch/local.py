@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -51,7 +52,14 @@ def launch_error(spec: LaunchSpec, host: str, what: str, *, command: str | None,
                         log_tail=log_tail or None)
 
 
+# how MissingExtraError names its remedy (errors.py)
+EXTRA_NAMED = re.compile(r'pip install "seamless-config\[[a-z]+\]"')
+
+
 def diagnose(spec: LaunchSpec, log_tail: str) -> str | None:
+    extra = EXTRA_NAMED.search(log_tail)
+    if extra:  # the server's own one-line report of a missing optional package
+        return f"install the missing extra where the server runs: {extra.group(0)}"
     text = log_tail.lower()
     if "no free port available" in text or "already in use" in text:
         ports = ""
