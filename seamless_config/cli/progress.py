@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-import click
+GREEN, RESET = "\x1b[32m", "\x1b[0m"
 
 
 class Progress:
@@ -40,7 +40,7 @@ class Progress:
                 self.pending.remove(handle.service)
             how = "launched" if handle.launched else "reused"
             line = f"{handle.service} ready at {handle.url} ({how}, {handle.seconds:.2f} s)"
-            self._write(("\r\x1b[K" if self.live else "") + click.style(line, fg="green") + "\n")
+            self._write("\r\x1b[K" + GREEN + line + RESET + "\n" if self.live else line + "\n")
 
     def __exit__(self, *exc):
         self.stop.set()
@@ -57,5 +57,5 @@ class Progress:
                     self._write(f"\r\x1b[Kwaiting for {', '.join(self.pending)}  {waited:4.1f} s")
 
     def _write(self, text: str) -> None:
-        click.echo(text, file=self.stream, nl=False,
-                   color=self.live if self.live else False)
+        self.stream.write(text)
+        self.stream.flush()

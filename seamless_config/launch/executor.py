@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from .._record import Factory, frozen_record
 from ..core.paths import launcher_dir
 from ..errors import ServiceError
 from . import health, proc, reuse, state
@@ -30,7 +30,7 @@ logger = logging.getLogger("seamless_config")
 LOCK_MARGIN = 30.0  # a lock holder may use its whole deadline, then clean up
 
 
-@dataclass(frozen=True)
+@frozen_record  # not dataclasses: the warm seamless-init needs none of it
 class ServiceHandle:
     """A running server. ``url``, ``tunnel_port`` and ``dashboard_port`` are
     as this machine reaches them; ``port`` is the server's own port on its
@@ -47,7 +47,7 @@ class ServiceHandle:
     seconds: float
     dashboard_port: int | None = None
     tunnel_port: int | None = None
-    state: Mapping[str, Any] = field(default_factory=dict)
+    state: Mapping[str, Any] = Factory(dict)
 
 
 def ensure_service(spec: LaunchSpec, *, deadline: float = 60.0) -> ServiceHandle:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json as _json
 import socket
-from dataclasses import dataclass
+
+from .._record import frozen_record
 
 CONNECT_TIMEOUT = 0.5
 
@@ -32,7 +33,7 @@ class HTTPFailure(OSError):
     """The request could not be made or answered (refused, timed out...)."""
 
 
-@dataclass(frozen=True)
+@frozen_record
 class Response:
     status: int
     content: bytes
