@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import threading
 import time
@@ -127,6 +126,8 @@ def _with_conda(spec: LaunchSpec, argv: list[str]) -> list[str]:
     on PATH (``executables``), or the name inside the conda environment."""
     if not spec.conda:
         return [server_executable(argv[0]) or argv[0], *argv[1:]]
+    import shutil  # ~5 ms (zlib, bz2, lzma): only for conda, not before every launch
+
     conda = shutil.which("conda")
     if conda is None:
         logger.warning("%s: conda environment '%s' requested but no 'conda' on PATH; "

@@ -14,8 +14,9 @@ import functools
 import importlib.util
 import logging
 import os
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from .._record import frozen_record
 
 logger = logging.getLogger("seamless_config")
 PREFIX = "seamless-config"  # our extern clients' names inside seamless-remote
@@ -26,7 +27,7 @@ FIELDS = {"buffer": ("readonly", "url", "directory", "remote_url", "remote_direc
 ALLOW_IN_WORKER = "SEAMLESS_ALLOW_REMOTE_CLIENTS_IN_WORKER"
 
 
-@dataclass(frozen=True)
+@frozen_record
 class JobBackend:
     """Where ``execution: remote`` sends transformations."""
 
@@ -37,21 +38,23 @@ class JobBackend:
     local_cluster: bool = False
 
 
-@dataclass
 class RuntimeClients:
     """What was handed to the runtime, so ``deactivate`` can undo it.
     ``entries``: the client descriptions as given (COMPAT.md section 5)
-    plus their ``kind``; ``buffers``/``databases``: the addresses used."""
+    plus their ``kind``; ``buffers``/``databases``: the addresses used.
+    (Plain classes here and frozen_record: no dataclass built in init().)"""
 
-    entries: list = field(default_factory=list)
-    in_remote: bool = False
-    job: JobBackend | None = None
-    buffers: list = field(default_factory=list)
-    databases: list = field(default_factory=list)
-    active: bool = False
-    dask_client: object = None
-    names: list = field(default_factory=list)  # the extern clients we defined in seamless-remote
-    naming: object = None  # (kind, index, part, both) -> the name to define a client under
+    def __init__(self, entries: list | None = None, in_remote: bool = False,
+                 job: JobBackend | None = None):
+        self.entries = [] if entries is None else entries
+        self.in_remote = in_remote
+        self.job = job
+        self.buffers: list = []
+        self.databases: list = []
+        self.active = False
+        self.dask_client: object = None
+        self.names: list = []  # the extern clients we defined in seamless-remote
+        self.naming: object = None  # (kind, index, part, both) -> a client's name
 
     def client_entries(self):
         for entry in self.entries:
