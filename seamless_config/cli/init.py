@@ -81,7 +81,10 @@ def _render(exc: Exception, prog_name) -> None:
     def again():
         raise exc
 
-    with click.Context(_command(), info_name=prog_name or os.path.basename(sys.argv[0])):
+    if prog_name is None:  # as click's main names the command (python -m ... included)
+        detect = getattr(click.utils, "_detect_program_name", None)
+        prog_name = detect() if detect else os.path.basename(sys.argv[0])
+    with click.Context(_command(), info_name=prog_name):
         guarded(again)()
 
 

@@ -159,7 +159,7 @@ def _reuse_running(ctx: Context, uses, on_ready, checked: dict | None) -> list |
         if not is_local_frontend(ctx.cluster, use.frontend, ctx.local_cluster):
             return None
         handle = reuse_local(use.service, use.key, STORAGE_HANDSHAKE, probe=checked is None)
-        if handle is None:
+        if handle is None or not _on_this_storage(use, handle):
             return None
         handles.append(handle)
     try:
@@ -173,6 +173,20 @@ def _reuse_running(ctx: Context, uses, on_ready, checked: dict | None) -> list |
         if on_ready is not None:
             on_ready(handle)
     return handles
+
+
+def _on_this_storage(use: ServiceUse, handle) -> bool:
+    """Whether the running server works on the storage ``use`` names (its
+    key does not say: two SEAMLESS_CACHE directories share the keys). Else
+    the launch path decides, whose reuse check compares the whole start."""
+    expected = use.data_path
+    if expected and use.service == "database":
+        expected = expected[:-len("/seamless.db")] if expected.endswith("/seamless.db") else None
+    if not expected or handle.state.get("workdir") == expected:
+        return True
+    logger.info("%s '%s' works in %s, not in %s: through the launch path", use.service,
+                use.key, handle.state.get("workdir"), expected)
+    return False
 
 
 def _activate_runtime(ctx: Context, handles):
