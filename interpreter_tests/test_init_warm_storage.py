@@ -32,9 +32,9 @@ def test_a_server_of_another_cache_directory_is_not_taken_as_warm(fake_home, tmp
     assert "restarting it" in stderr and str(tmp_path / "b") in stderr
     for service in ("hashserver", "database"):
         assert second[service]["checked"], second[service]  # verified, as launched
-        record = json.loads(open(os.path.join(
-            os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server",
-            second[service]["key"] + ".json")).read())
+        with open(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server",
+                               second[service]["key"] + ".json")) as f:
+            record = json.load(f)
         assert record["workdir"] == str(tmp_path / "b" / "__TOPLEVEL__")
     third, stderr = init(tmp_path / "b", tmp_path)  # the same directory again: warm
     assert not any(s["launched"] for s in third.values()) and "restarting" not in stderr
