@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from ..core.vocabulary import DASK_SERVICES
 from ..errors import ConfigurationError
-from ..launch.activation import dashboard_url  # noqa: F401 (part of this module's API)
 from ..session import default_session
 
 
@@ -31,6 +30,14 @@ def dask_handle(activation=None):
         f"this configuration starts no Dask scheduler (execution '{ctx.execution}', "
         f"remote '{ctx.remote}'); Dask needs 'execution: remote' on a cluster whose "
         "frontend has a daskserver")
+
+
+def dashboard_url(handle) -> str | None:
+    """The dashboard of a launched handle (launch/activation's, imported on
+    first use: ``import seamless.config`` does not load the launch code)."""
+    from ..launch.activation import dashboard_url as of
+
+    return of(handle)
 
 
 def scheduler_address(handle) -> str:
