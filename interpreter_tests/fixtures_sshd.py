@@ -57,6 +57,24 @@ def _reap(pid: int) -> None:
         pass
 
 
+def started(argv: list[str], timeout: float = 10.0) -> subprocess.Popen:
+    """``Popen(argv)`` in a new session, returned once the child runs
+    ``argv``: until its exec, /proc shows the parent's command line, which
+    an identity check rightly takes for another program."""
+    proc = subprocess.Popen(argv, start_new_session=True)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+                if f.read().split(b"\0")[:-1] == [os.fsencode(a) for a in argv]:
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.005)
+    proc.kill()
+    raise AssertionError(f"{argv[:3]} did not start within {timeout} s")
+
+
 def kill_pid(pid: int, grace: float = 3.0) -> None:
     """SIGTERM (group first), SIGKILL after ``grace``; reap if it is ours."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

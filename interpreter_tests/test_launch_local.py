@@ -16,7 +16,7 @@ import time
 import pytest
 
 from interpreter_tests.fixtures_sshd import (REPO, database_spec, free_port, hashserver_spec,
-                                             jobserver_spec, kill_pid)
+                                             jobserver_spec, kill_pid, started)
 from seamless_config._record import replace
 from seamless_config.launch.verify import BufferClient, DatabaseClient, JobserverClient
 from seamless_config.errors import SeamlessConfigWarning, ServiceError
@@ -132,9 +132,8 @@ def test_running_but_silent_server_is_killed(fake_home, tmp_path):
     """A process that is this key's server (its command line names the
     program and the key's status file) but does not answer is killed."""
     spec = hashserver_spec(tmp_path, "hashserver-local-rw-silent")
-    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
-                               "hashserver", "--status-file",
-                               state.server_state_path(spec.key)], start_new_session=True)
+    silent = started([sys.executable, "-c", "import time; time.sleep(600)",
+                      "hashserver", "--status-file", state.server_state_path(spec.key)])
     try:
         port = free_port()
         state.write_server(spec.key, {"status": "running", "pid": silent.pid, "port": port,

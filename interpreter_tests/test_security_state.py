@@ -28,7 +28,7 @@ from seamless_config.plan.spec import LaunchSpec
 from seamless_config.launch.tunnel import ssh_argv
 
 from .conftest import local_project
-from .fixtures_sshd import database_spec, hashserver_spec, jobserver_spec, kill_pid
+from .fixtures_sshd import database_spec, hashserver_spec, jobserver_spec, kill_pid, started
 
 HASH_KEY = "hashserver-here-rw-demo"
 BAD_PIDS = [99999999999999999999, -5, 0, "1234", True, 1.5, None, [1], 2**22 + 1]
@@ -37,8 +37,7 @@ BAD_PIDS = [99999999999999999999, -5, 0, "1234", True, 1.5, None, [1], 2**22 + 1
 def sleeper(*args: str) -> subprocess.Popen:
     """A live process that is not a server (or pretends to be one through
     ``args``)."""
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", *args],
-                            start_new_session=True)
+    return started([sys.executable, "-c", "import time; time.sleep(600)", *args])
 
 
 def stop(process: subprocess.Popen) -> None:
