@@ -225,17 +225,26 @@ def stop(workdir, cluster, project, stage, key, service, everything, yes):
              "the known ones", EXIT_USAGE)
 
 
+def _listed_and_confirmed(rows, none: str, verb: str, noun: str, yes: bool) -> bool:
+    """List ``rows`` as ps does and ask before acting on them (``--yes``
+    skips the question); False when there is nothing to act on."""
+    if not rows:
+        click.echo(none)
+        return False
+    click.echo("\n".join(ps_lines(rows)))
+    if not yes:
+        click.confirm(f"{verb} these {len(rows)} {noun}s?" if len(rows) > 1 else
+                      f"{verb} this {noun}?", abort=True)
+    return True
+
+
 def _stop_all(cluster, project, stage, service, key, yes) -> None:
     from ..services import bykey
 
     rows = bykey.to_stop(_selected(bykey.local_rows(), cluster, project, stage, service, key))
-    if not rows:
-        click.echo("no server is running on this machine")
+    if not _listed_and_confirmed(rows, "no server is running on this machine",
+                                 "stop", "server", yes):
         return
-    click.echo("\n".join(ps_lines(rows)))
-    if not yes:
-        click.confirm(f"stop these {len(rows)} servers?" if len(rows) > 1 else
-                      "stop this server?", abort=True)
     for row in rows:
         used = bykey.stop_row(row)
         click.echo(f"stopped {row.service or 'server'} '{row.key}' (pid {row.pid}, {used})"
@@ -275,13 +284,8 @@ def prune(workdir, cluster, project, stage, key, service, yes):
     from ..services import bykey
 
     rows = bykey.to_prune(_selected(bykey.local_rows(), cluster, project, stage, service, key))
-    if not rows:
-        click.echo("no stale records")
+    if not _listed_and_confirmed(rows, "no stale records", "forget", "record", yes):
         return
-    click.echo("\n".join(ps_lines(rows)))
-    if not yes:
-        click.confirm(f"forget these {len(rows)} records?" if len(rows) > 1 else
-                      "forget this record?", abort=True)
     for what in bykey.prune(rows):
         click.echo(f"removed {what}")
 
