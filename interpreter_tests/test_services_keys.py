@@ -12,6 +12,7 @@ import sys
 from seamless_config.launch.proc import pid_alive
 
 from .conftest import local_project
+from .test_services import server_file
 from .test_services_ssh import far, remote_record  # noqa: F401  (far: the sshd fixture)
 
 CLI = [sys.executable, "-m", "seamless_config.cli.main", "services"]
@@ -27,11 +28,6 @@ def init(workdir, *args, env=None):
     out = run(INIT, workdir, "--json", "--workdir", str(workdir), *args, env=env)
     assert out.returncode == 0, out.stderr
     return {s["service"]: s for s in json.loads(out.stdout)["services"]}
-
-
-def server_file(key) -> dict:
-    with open(os.path.join(os.environ["REMOTE_HTTP_LAUNCHER_DIR"], "server", key + ".json")) as f:
-        return json.load(f)
 
 
 def ps_rows(cwd, *args):
