@@ -92,3 +92,36 @@ def local_project(root, hash_ports=(43100, 43199), db_ports=(43200, 43299), name
         - execution: {"remote" if jobserver else "process"}
         """})
     return root
+
+
+def seamless_frontend(data, hashserver: tuple[int, int], database: tuple[int, int],
+                      daskserver: tuple[int, int]) -> str:
+    """A frontend's three Seamless servers on loopback, with the storage
+    under ``data``, as the batch-system tests write it into a catalogue."""
+    return (f"hashserver: {{bufferdir: {data / 'buffers'}, network_interface: 127.0.0.1, "
+            f"port_start: {hashserver[0]}, port_end: {hashserver[1]}}}\n"
+            f"                  database: {{database_dir: {data / 'db'}, "
+            f"network_interface: 127.0.0.1, port_start: {database[0]}, "
+            f"port_end: {database[1]}}}\n"
+            f"                  daskserver: {{network_interface: 127.0.0.1, "
+            f"port_start: {daskserver[0]}, port_end: {daskserver[1]}}}")
+
+
+def job_script(batch: str, job_variable: str) -> str:
+    """A Seamless script whose one transformation says which batch job ran it."""
+    return f"""\
+import seamless.config
+from seamless.transformer import direct
+
+seamless.config.init()
+
+
+@direct
+def add_where(a, b):
+    import os  # the code runs wherever the transformation runs
+    return f"{{a + b}} in {batch} job {{os.environ.get('{job_variable}')}}"
+
+
+print(add_where(2, 3))
+seamless.close()
+"""

@@ -28,7 +28,7 @@ import seamless_config
 from seamless_config.dask.client import get_dask_client
 from seamless_config.launch import state
 
-from .conftest import write_tree
+from .conftest import job_script, seamless_frontend, write_tree
 from .fixtures_oar import check_oar_conf
 from .fixtures_sshd import REPO
 from .test_integration_support import clean_env, run, stored_results
@@ -192,22 +192,7 @@ def test_pure_dask_worker_runs_as_an_oar_job_on_the_pinned_node(oar, fake_home, 
     assert f'#OAR -p "host=\'{oar.host}\' AND memcore>=954"' in log
 
 
-SCRIPT = """\
-import seamless.config
-from seamless.transformer import direct
-
-seamless.config.init()
-
-
-@direct
-def add_where(a, b):
-    import os  # the code runs wherever the transformation runs
-    return f"{a + b} in OAR job {os.environ.get('OAR_JOB_ID')}"
-
-
-print(add_where(2, 3))
-seamless.close()
-"""
+SCRIPT = job_script("OAR", "OAR_JOB_ID")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("seamless_dask") is None,
@@ -215,12 +200,7 @@ seamless.close()
 def test_seamless_daskserver_runs_a_transformation_in_an_oar_job(oar, fake_home,  # noqa: F811
                                                                    tmp_path):
     data = tmp_path / "data"
-    frontend = ("hashserver: {bufferdir: " + str(data / "buffers")
-                + ", network_interface: 127.0.0.1, port_start: 47050, port_end: 47099}\n"
-                "                  database: {database_dir: " + str(data / "db")
-                + ", network_interface: 127.0.0.1, port_start: 47100, port_end: 47149}\n"
-                "                  daskserver: {network_interface: 127.0.0.1, "
-                "port_start: 47150, port_end: 47199}")
+    frontend = seamless_frontend(data, (47050, 47099), (47100, 47149), (47150, 47199))
     root = oar_tree(tmp_path / "w", frontend,
                     "- execution: remote\n        - remote: daskserver\n        - persistent: true")
     (root / "script.py").write_text(SCRIPT)

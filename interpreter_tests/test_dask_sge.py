@@ -19,7 +19,7 @@ import seamless_config
 from seamless_config.dask.client import get_dask_client
 from seamless_config.launch import state
 
-from .conftest import write_tree
+from .conftest import job_script, seamless_frontend, write_tree
 from .test_integration_support import clean_env, run, stored_results
 
 QUEUE = """\
@@ -83,22 +83,7 @@ def test_pure_dask_worker_runs_as_a_pinned_sge_job(sge, fake_home, tmp_path):  #
     assert "h_vmem=1908M" in granted and f"hostname={sge.host}" in granted
 
 
-SCRIPT = """\
-import seamless.config
-from seamless.transformer import direct
-
-seamless.config.init()
-
-
-@direct
-def add_where(a, b):
-    import os  # the code runs wherever the transformation runs
-    return f"{a + b} in SGE job {os.environ.get('JOB_ID')}"
-
-
-print(add_where(2, 3))
-seamless.close()
-"""
+SCRIPT = job_script("SGE", "JOB_ID")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("seamless_dask") is None,
@@ -106,12 +91,7 @@ seamless.close()
 def test_seamless_daskserver_runs_a_transformation_in_an_sge_job(sge, fake_home,  # noqa: F811
                                                                    tmp_path):
     data = tmp_path / "data"
-    frontend = ("hashserver: {bufferdir: " + str(data / "buffers")
-                + ", network_interface: 127.0.0.1, port_start: 47250, port_end: 47299}\n"
-                "                  database: {database_dir: " + str(data / "db")
-                + ", network_interface: 127.0.0.1, port_start: 47300, port_end: 47349}\n"
-                "                  daskserver: {network_interface: 127.0.0.1, "
-                "port_start: 47350, port_end: 47399}")
+    frontend = seamless_frontend(data, (47250, 47299), (47300, 47349), (47350, 47399))
     # seamless-dask's jobs run 'python' from PATH, and a Grid Engine job inherits no
     # environment unless asked (-V): as on a site, where a prologue loads the module
     tail = "- execution: remote\n        - remote: daskserver\n        - persistent: true"

@@ -17,7 +17,7 @@ import seamless_config
 from seamless_config.dask.client import get_dask_client
 from seamless_config.launch import state
 
-from .conftest import write_tree
+from .conftest import seamless_frontend, write_tree
 
 QUEUE = """\
               default_queue: q
@@ -76,12 +76,7 @@ def test_pure_dask_worker_runs_as_a_slurm_job(slurm, fake_home, tmp_path):  # no
 def test_seamless_daskserver_worker_runs_as_a_slurm_job(slurm, fake_home,  # noqa: F811
                                                          tmp_path):
     data = tmp_path / "data"
-    frontend = ("hashserver: {bufferdir: " + str(data / "buffers")
-                + ", network_interface: 127.0.0.1, port_start: 45450, port_end: 45469}\n"
-                "                  database: {database_dir: " + str(data / "db")
-                + ", network_interface: 127.0.0.1, port_start: 45470, port_end: 45479}\n"
-                "                  daskserver: {network_interface: 127.0.0.1, "
-                "port_start: 45480, port_end: 45499}")
+    frontend = seamless_frontend(data, (45450, 45469), (45470, 45479), (45480, 45499))
     workdir = slurm_tree(tmp_path / "w", frontend, persistent=True)
     job = computed_by_a_slurm_job(workdir)
     assert job.isdigit() and job in slurm.jobs()
