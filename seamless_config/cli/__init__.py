@@ -7,5 +7,5 @@ command, for help, completion and anything unusual).
 Deferred imports: every subcommand imports what it needs when it runs, so
 starting ``seamless-config`` costs click and nothing else; a usual
 ``seamless-init`` (servers already running) does not import click at all,
-which is about a fifth of its time (the README's Performance section).
+about 20 ms of its time (the README's Performance section).
 """
